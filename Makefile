@@ -1,0 +1,40 @@
+# The project's interface: `make dev` runs the platform locally, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test lint fmt migrate bench clean
+
+$(INSTALLED): requirements-dev.txt layers/core/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# The layer and the local runtime are importable from the venv, as the layer is on Lambda.
+	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'trigger_platform_dev.pth').write_text('$(CURDIR)/layers/core\n$(CURDIR)\n')"
+	touch $@
+
+dev: $(INSTALLED)  ## start the platform on http://127.0.0.1:$${PORT:-3000}
+	$(BIN)/python -m local
+
+test: $(INSTALLED)  ## the whole suite: unit, integration, end to end
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+
+fmt: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
+	$(BIN)/python -m trigger_platform.cli migrate
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""API Gateway TOKEN authorizer: a bearer token becomes the tenant id every route is scoped by.
+
+Bad or missing tokens raise "Unauthorized", which API Gateway answers with 401 (shaped as
+problem+json by the API's gateway responses). The policy allows the whole API so that API
+Gateway can cache it per token.
+"""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform.auth import authenticate
+from trigger_platform.edge import wiring
+from trigger_platform.errors import Unauthenticated
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = APIGatewayAuthorizerTokenEvent(event)
+    try:
+        tenant = authenticate(request.authorization_token, wiring.token_store())
+    except Unauthenticated:
+        logger.info("token rejected")
+        raise Exception("Unauthorized") from None  # the exact message API Gateway maps to 401
+    arn = request.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=str(tenant),
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"tenant_id": str(tenant)},
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

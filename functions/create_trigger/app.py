@@ -1,0 +1,27 @@
+"""POST /triggers: define a trigger."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform import triggers
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import etag, json_response, make_resolver, tenant_id
+from trigger_platform.models import TriggerCreated, TriggerDefinition, TriggerOut
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.post("/triggers")
+def create_trigger(definition: TriggerDefinition) -> Response[TriggerCreated]:
+    trigger = triggers.create_trigger(tenant_id(app), definition.root, wiring.trigger_store(), wiring.clock())
+    logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
+    body = TriggerCreated(id=trigger.id, trigger=TriggerOut.of(trigger))
+    return json_response(201, body, headers={"ETag": etag(trigger.version), "Location": f"/triggers/{trigger.id}"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,25 @@
+"""DELETE /triggers/{trigger_id}: remove a trigger (its logs stay until they expire)."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform import triggers
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import make_resolver, tenant_id
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.delete("/triggers/<trigger_id>")
+def delete_trigger(trigger_id: str) -> Response[None]:
+    triggers.delete_trigger(tenant_id(app), trigger_id, wiring.trigger_store())
+    logger.info("trigger deleted", trigger_id=trigger_id)
+    return Response(204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,35 @@
+"""GET /triggers: the caller's triggers, a keyset page at a time."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform import triggers
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import json_response, make_resolver, next_link, tenant_id
+from trigger_platform.models import TriggerOut
+from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.get("/triggers")
+def list_triggers(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response[list[TriggerOut]]:
+    page = triggers.list_triggers(tenant_id(app), wiring.trigger_store(), limit, cursor)
+    headers = {}
+    if page.next_cursor:
+        headers["Link"] = next_link(app, {"limit": str(limit), "cursor": page.next_cursor})
+    return json_response(200, [TriggerOut.of(t) for t in page.triggers], headers=headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

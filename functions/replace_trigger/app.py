@@ -1,0 +1,40 @@
+"""PUT /triggers/{trigger_id}: replace a trigger's definition (optimistic concurrency with If-Match)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform import triggers
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import etag, expected_version, json_response, make_resolver, tenant_id
+from trigger_platform.models import TriggerDefinition, TriggerOut
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.put("/triggers/<trigger_id>")
+def replace_trigger(
+    trigger_id: str,
+    definition: TriggerDefinition,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=64)] = None,
+) -> Response[TriggerOut]:
+    trigger = triggers.replace_trigger(
+        tenant_id(app),
+        trigger_id,
+        definition.root,
+        wiring.trigger_store(),
+        wiring.clock(),
+        expected_version(if_match),
+    )
+    logger.info("trigger replaced", trigger_id=str(trigger.id), version=trigger.version)
+    return json_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,96 @@
+"""PostgreSQL access: one connection per process, reused across warm invocations, replaced when it dies.
+
+Driver errors that mean "the database is not there" become ``ServiceUnavailable`` here, once.
+"""
+
+import select
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from trigger_platform.errors import ServiceUnavailable
+
+psycopg2.extras.register_uuid()  # type: ignore[no-untyped-call]
+
+_CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+Cursor = psycopg2.extensions.cursor
+
+
+class Database:
+    """A lazily opened autocommit connection; ``transaction()`` for multi-statement work."""
+
+    def __init__(self, dsn: Callable[[], str], connect_timeout_s: int = 3, statement_timeout_ms: int = 5000) -> None:
+        self._dsn = dsn
+        self._connect_timeout_s = connect_timeout_s
+        self._statement_timeout_ms = statement_timeout_ms
+        self._conn: psycopg2.extensions.connection | None = None
+
+    def _open(self) -> psycopg2.extensions.connection:
+        conn = psycopg2.connect(
+            self._dsn(),
+            connect_timeout=self._connect_timeout_s,
+            options=f"-c statement_timeout={self._statement_timeout_ms}",
+            application_name="trigger-platform",
+            keepalives=1,
+            keepalives_idle=30,
+        )
+        conn.autocommit = True
+        return conn
+
+    def _is_dead(self, conn: psycopg2.extensions.connection) -> bool:
+        """An idle connection whose socket is readable has been told goodbye (server restart,
+        idle timeout): found without a round trip, so a warm request never trips over it."""
+        if conn.closed:
+            return True
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def _connection(self) -> psycopg2.extensions.connection:
+        if self._conn is not None and self._is_dead(self._conn):
+            self.close()
+        if self._conn is None:
+            try:
+                self._conn = self._open()
+            except _CONNECTION_ERRORS as exc:
+                raise ServiceUnavailable("The database is not reachable.") from exc
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with suppress(*_CONNECTION_ERRORS):
+                self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        """A cursor in autocommit mode: each statement is its own transaction (one round trip)."""
+        conn = self._connection()
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise ServiceUnavailable("The database is not reachable.") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """A cursor inside BEGIN … COMMIT, rolled back if the block raises."""
+        conn = self._connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("BEGIN")
+                try:
+                    yield cur
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                cur.execute("COMMIT")
+        except _CONNECTION_ERRORS as exc:
+            self.close()
+            raise ServiceUnavailable("The database is not reachable.") from exc

@@ -1,0 +1,41 @@
+"""Operator commands: ``python -m trigger_platform.cli migrate | create-tenant NAME | revoke-token``.
+
+Run them with DATABASE_URL pointing at the platform's database (on AWS, from a host that can reach it).
+"""
+
+import argparse
+import getpass
+import sys
+
+from trigger_platform.auth import create_tenant_with_token, token_hash
+from trigger_platform.edge import wiring
+from trigger_platform.migrations import migrate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trigger_platform.cli", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply pending database migrations")
+    create = commands.add_parser("create-tenant", help="create a tenant (or reuse it) and print a new token once")
+    create.add_argument("name")
+    commands.add_parser("revoke-token", help="revoke a token read from standard input (never from argv)")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        applied = migrate(wiring.database_url())
+        print("applied: " + ", ".join(applied) if applied else "database is up to date")
+        return 0
+    if args.command == "create-tenant":
+        tenant_id, token = create_tenant_with_token(args.name, wiring.token_store())
+        print(f"tenant {args.name} ({tenant_id})\ntoken (shown once, store it now): {token}")
+        return 0
+    token = getpass.getpass("token to revoke: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if wiring.token_store().revoke(token_hash(token)):
+        print("token revoked")
+        return 0
+    print("no such active token", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

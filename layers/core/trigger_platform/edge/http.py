@@ -1,0 +1,172 @@
+"""What every API handler shares: a validating resolver whose errors are RFC 9457 problem+json,
+the caller's tenant from the authorizer, and the helpers for ETag and Link headers."""
+
+import json
+from http import HTTPStatus
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from trigger_platform.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from trigger_platform.models import UNION_TAGS
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 64 * 1024
+PROBLEM_JSON = "application/problem+json"
+
+_STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class MalformedJson(ValueError):
+    pass
+
+
+def problem(
+    status: HTTPStatus, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
+    body: dict[str, Any] = {"type": "about:blank", "title": status.phrase, "status": int(status), "detail": detail}
+    if errors is not None:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return Response(int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
+
+
+def json_response(status: int, body: T, headers: dict[str, str] | None = None) -> Response[T]:
+    """A JSON response; Powertools serialises (and documents) the body model."""
+    return Response(status, content_type="application/json", body=body, headers=headers)
+
+
+def strict_json_loads(text: str) -> Any:
+    """json.loads that refuses what PostgreSQL or a careful client would not take silently:
+    over-size bodies, duplicate keys, NaN/Infinity."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            raise MalformedJson("duplicate keys in a JSON object")
+        return result
+
+    def no_constants(name: str) -> Any:
+        raise MalformedJson(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except RecursionError as exc:
+        raise MalformedJson("JSON nested too deeply") from exc
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """('body', 'scheduled', 'schedule', 'interval-schedule', 'unit') → 'schedule.unit'."""
+    where, *rest = loc or ("body",)
+    parts = [str(p) for p in rest if p not in UNION_TAGS]
+    if where == "body":
+        return ".".join(parts) or "body"
+    return ".".join(parts) or str(where)
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    path = _field_path(tuple(error.get("loc", ())))
+    if path == "body" and error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        return FieldError("type", "must be 'scheduled' or 'api'")
+    return FieldError(path, str(error.get("msg", "is not valid")).removeprefix("Value error, "))
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    """A resolver with request validation on and every failure shaped as problem+json."""
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(HTTPStatus.BAD_REQUEST, "The request body is not valid JSON.")
+        fields = [_field_error(e) for e in errors]
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, "The request is not valid.", fields)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+
+    @app.exception_handler(BodyTooLarge)
+    def body_too_large(exc: BodyTooLarge) -> Response[str]:
+        return problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body must be at most {MAX_BODY_BYTES} bytes.")
+
+    @app.exception_handler([MalformedJson, UnicodeDecodeError])
+    def malformed_body(exc: ValueError) -> Response[str]:
+        return problem(HTTPStatus.BAD_REQUEST, f"The request body is not valid JSON: {exc}.")
+
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response[str]:
+        status = _STATUS_OF.get(type(exc), HTTPStatus.INTERNAL_SERVER_ERROR)
+        if isinstance(exc, InvalidInput):
+            return problem(status, exc.detail, exc.errors)
+        if isinstance(exc, ServiceUnavailable):
+            return problem(status, exc.detail, headers={"Retry-After": str(exc.retry_after_s)})
+        return problem(status, exc.detail)
+
+    @app.not_found
+    def no_route(exc: Exception) -> Response[str]:
+        return problem(HTTPStatus.NOT_FOUND, "There is no such route.")
+
+    return app
+
+
+def tenant_id(app: APIGatewayRestResolver) -> UUID:
+    """The tenant the authorizer resolved the bearer token to."""
+    context = app.current_event.request_context.authorizer.get_context()
+    try:
+        return UUID(str(context["tenant_id"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthenticated("The request carries no authenticated tenant.") from exc
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header asks for; None when absent or ``*``; -1 (matches nothing)
+    when it names no version this API issued."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+
+
+def next_link(app: APIGatewayRestResolver, query: dict[str, str]) -> str:
+    """An RFC 8288 ``Link`` to the same resource with ``query``, as the client addressed it
+    (the stage prefix included on API Gateway)."""
+
+    event = app.current_event
+    host = event.headers.get("host") or event.headers.get("Host") or "localhost"
+    scheme = event.headers.get("x-forwarded-proto") or event.headers.get("X-Forwarded-Proto") or "https"
+    path = event.request_context.path or event.path
+    return f'<{scheme}://{host}{path}?{urlencode(query)}>; rel="next"'

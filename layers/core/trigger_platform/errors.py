@@ -1,0 +1,54 @@
+"""Domain errors: a small hierarchy with machine-readable codes, mapped to HTTP once at the edge."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input: a dotted path into the request (``schedule.at``) and what is wrong."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class DomainError(Exception):
+    detail: str
+    code: str = "error"
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass
+class NotFound(DomainError):
+    code: str = "not_found"
+
+
+@dataclass
+class Conflict(DomainError):
+    code: str = "conflict"
+
+
+@dataclass
+class PreconditionFailed(DomainError):
+    code: str = "precondition_failed"
+
+
+@dataclass
+class InvalidInput(DomainError):
+    errors: list[FieldError] = field(default_factory=list)
+    code: str = "invalid_input"
+
+
+@dataclass
+class ServiceUnavailable(DomainError):
+    """A dependency (database, scheduler) is down; the caller may retry after ``retry_after_s``."""
+
+    retry_after_s: int = 5
+    code: str = "service_unavailable"
+
+
+@dataclass
+class Unauthenticated(DomainError):
+    code: str = "unauthenticated"

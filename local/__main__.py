@@ -1,0 +1,95 @@
+"""``python -m local``: start the platform on http://127.0.0.1:$PORT (default 3000).
+
+Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
+token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT.
+"""
+
+import logging
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from local.server import FunctionHost, LocalApi, make_server
+from local.template import load_template
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TENANT = "default"
+
+log = logging.getLogger("local")
+
+
+def _database_url(data_dir: Path) -> tuple[str, Any]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url, None
+    from local.embedded_postgres import start_embedded_postgres
+
+    url, server = start_embedded_postgres(data_dir / "pgdata")
+    os.environ["DATABASE_URL"] = url
+    log.info("embedded PostgreSQL ready (data in %s)", data_dir / "pgdata")
+    return url, server
+
+
+def _token(data_dir: Path) -> str:
+    """API_TOKEN if given, else the dev token kept from an earlier start, else a new one."""
+    from trigger_platform.auth import create_tenant_with_token, issue_token
+    from trigger_platform.edge import wiring
+
+    token = os.environ.get("API_TOKEN")
+    if not token:
+        saved = data_dir / "dev-token"
+        token = saved.read_text().strip() if saved.exists() else issue_token()
+        saved.write_text(token + "\n")
+        saved.chmod(0o600)
+    create_tenant_with_token(DEFAULT_TENANT, wiring.token_store(), token=token)
+    return token
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    log.setLevel(logging.INFO)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "3000"))
+    data_dir = Path(os.environ.get("LOCAL_DATA_DIR", PROJECT_ROOT / ".local"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    database_url, _embedded = _database_url(data_dir)
+    from trigger_platform.migrations import migrate
+
+    applied = migrate(database_url)
+    log.info("migrations: %s", ", ".join(applied) if applied else "database is up to date")
+    token = _token(data_dir)
+
+    template = load_template(PROJECT_ROOT / "template.yaml")
+    server = make_server(LocalApi(template, FunctionHost()), host, port)
+    base = f"http://{host}:{server.server_address[1]}"
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"Event Trigger Platform (local runtime): {len(template.routes)} routes from template.yaml", flush=True)
+    print(f"  API:   {base}", flush=True)
+    if any(route.path == "/docs" for route in template.routes):
+        print(f"  Docs:  {base}/docs", flush=True)
+    print(f"  Token: {token}", flush=True)
+    print(f'  Try:   curl -H "Authorization: Bearer {token}" {base}/triggers', flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""HTTP front of the local runtime: turns each request into the API Gateway REST proxy event the
+deployed API would send, runs the authorizer first, then the route's real handler, in process."""
+
+import base64
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.template import ApiRoute, Function, GatewayResponse, LocalTemplate, gateway_body
+
+log = logging.getLogger("local")
+
+STAGE = "local"
+ACCOUNT_ID = "123456789012"
+API_ID = "localapi01"
+REGION = "us-east-1"
+#: API Gateway's own payload limit; the handlers enforce the product's smaller one.
+GATEWAY_MAX_BODY = 10 * 1024 * 1024
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    aws_request_id: str
+    deadline_ms: float
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.deadline_ms - time.time() * 1000))
+
+
+class FunctionHost:
+    """Each function's module loaded once, like a warm Lambda instance, and invoked one event at a
+    time: Powertools keeps the current event on the resolver class, so invocations must not overlap."""
+
+    def __init__(self, timeout_s: int = 10) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.RLock()
+        self._timeout_s = timeout_s
+
+    def _load(self, function: Function) -> Handler:
+        module_file, _, attribute = function.handler.rpartition(".")
+        path = function.code_uri / f"{module_file.replace('.', '/')}.py"
+        for name, value in function.environment.items():
+            os.environ.setdefault(name, value)
+        spec = importlib.util.spec_from_file_location(f"lambda_{function.logical_id}", path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        handler: Handler = getattr(module, attribute)
+        return handler
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> Any:
+        with self._lock:
+            handler = self._handlers.get(function.logical_id)
+            if handler is None:
+                handler = self._handlers[function.logical_id] = self._load(function)
+            context = LambdaContext(function.logical_id, str(uuid.uuid4()), time.time() * 1000 + self._timeout_s * 1000)
+            return handler(event, context)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class LocalApi:
+    """Routes a request the way API Gateway would, and answers with its gateway responses."""
+
+    def __init__(self, template: LocalTemplate, host: FunctionHost) -> None:
+        self.template = template
+        self.host = host
+
+    def _gateway_reply(self, kind: str, message: str, request_id: str) -> Reply:
+        responses = self.template.gateway_responses
+        fallback_kind = "DEFAULT_5XX" if kind in {"AUTHORIZER_FAILURE", "INTEGRATION_FAILURE"} else "DEFAULT_4XX"
+        defaults = {
+            "UNAUTHORIZED": 401,
+            "ACCESS_DENIED": 403,
+            "AUTHORIZER_FAILURE": 500,
+            "MISSING_AUTHENTICATION_TOKEN": 403,
+            "REQUEST_TOO_LARGE": 413,
+            "INTEGRATION_FAILURE": 502,
+        }
+        response = responses.get(kind) or responses.get(fallback_kind) or GatewayResponse(0, {}, "")
+        status = response.status or defaults.get(kind, 500)
+        body = gateway_body(response, message) if response.body else json.dumps({"message": message})
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), *response.headers.items()]
+        return Reply(status, headers, body.encode())
+
+    def _match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
+        for route in self.template.routes:
+            if route.method in (method, "ANY"):
+                found = route.pattern.match(path)
+                if found:
+                    return route, found.groupdict()
+        return None
+
+    def _authorize(self, headers: list[tuple[str, str]], route: ApiRoute, request_id: str) -> dict[str, Any] | Reply:
+        authorizer = self.template.authorizer
+        if authorizer is None:
+            raise RuntimeError("a route needs the authorizer but the template defines none")
+        token = next((v for k, v in headers if k.lower() == "authorization"), None)
+        if not token:
+            return self._gateway_reply("UNAUTHORIZED", "Unauthorized", request_id)
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{STAGE}/{route.method}{route.path}"
+        event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+        try:
+            result = self.host.invoke(authorizer, event)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return self._gateway_reply("UNAUTHORIZED", "Unauthorized", request_id)
+            log.warning("authorizer failed: %s", type(exc).__name__)
+            return self._gateway_reply("AUTHORIZER_FAILURE", "Authorizer failed", request_id)
+        statements = result.get("policyDocument", {}).get("Statement", [])
+        if not any(s.get("Effect") == "Allow" for s in statements):
+            return self._gateway_reply("ACCESS_DENIED", "User is not authorized to access this resource", request_id)
+        return {"principalId": result.get("principalId"), **(result.get("context") or {}), "integrationLatency": 0}
+
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
+        request_id = str(uuid.uuid4())
+        url = urlsplit(target)
+        path = url.path.rstrip("/") or "/"
+        matched = self._match(method, path)
+        if matched is None:
+            return self._gateway_reply("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
+        route, path_parameters = matched
+        if len(body) > GATEWAY_MAX_BODY:
+            return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", request_id)
+        authorizer_context: dict[str, Any] | None = None
+        if route.authorized:
+            outcome = self._authorize(headers, route, request_id)
+            if isinstance(outcome, Reply):
+                return outcome
+            authorizer_context = outcome
+        event = proxy_event(method, path, url.query, headers, body, route, path_parameters, request_id)
+        if authorizer_context is not None:
+            event["requestContext"]["authorizer"] = authorizer_context
+        try:
+            result = self.host.invoke(route.function, event)
+        except Exception:
+            log.exception("handler %s raised", route.function.logical_id)
+            return self._gateway_reply("INTEGRATION_FAILURE", "Internal server error", request_id)
+        return proxy_reply(result, request_id)
+
+
+def proxy_event(
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route: ApiRoute,
+    path_parameters: dict[str, str],
+    request_id: str,
+) -> dict[str, Any]:
+    """The REST API (v1) proxy event API Gateway sends for this request."""
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi_query.setdefault(name, []).append(value)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        is_base64 = False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    now = datetime.now(UTC)
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": dict(pairs) or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "body": text,
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "resourceId": "local",
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": path,
+            "stage": STAGE,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": single_headers.get("User-Agent")},
+        },
+    }
+
+
+def proxy_reply(result: Any, request_id: str) -> Reply:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        log.error("handler returned something that is not a proxy response")
+        return Reply(502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
+    headers: list[tuple[str, str]] = [("x-amzn-RequestId", request_id)]
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((name, str(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return Reply(int(result["statusCode"]), headers, body)
+
+
+def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "trigger-platform-local"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            reply = api.handle(self.command, self.path, list(self.headers.items()), body)
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+            log.info("%s %s %d %.1fms", self.command, self.path, reply.status, (time.perf_counter() - started) * 1000)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Requests are logged once, by _serve, with their status and duration."""
+
+    server = ThreadingHTTPServer((host, port), RequestHandler)
+    server.daemon_threads = True
+    return server
