@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint fmt migrate bench clean
+.PHONY: dev test lint fmt migrate bench openapi clean
 
 $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+
+openapi: $(INSTALLED)  ## regenerate openapi.yaml from the handlers' models
+	POWERTOOLS_SERVICE_NAME=trigger-platform $(BIN)/python -m local.openapi

@@ -160,7 +160,9 @@ class LocalApi:
             if isinstance(outcome, Reply):
                 return outcome
             authorizer_context = outcome
-        event = proxy_event(method, path, url.query, headers, body, route, path_parameters, request_id)
+        # API Gateway adds these; links the handlers build depend on them.
+        forwarded = [("X-Forwarded-Proto", "http"), ("X-Forwarded-For", "127.0.0.1")]
+        event = proxy_event(method, path, url.query, headers + forwarded, body, route, path_parameters, request_id)
         if authorizer_context is not None:
             event["requestContext"]["authorizer"] = authorizer_context
         try:

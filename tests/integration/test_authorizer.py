@@ -28,7 +28,7 @@ def test_valid_token_allows_the_whole_api_for_its_tenant(invoke: Invoke, tenant:
     ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer etp_not-a-real-token", "Bearer " + "x" * 1000],
 )
 def test_missing_or_unknown_tokens_are_unauthorized(invoke: Invoke, tenant: Tenant, authorization: str) -> None:
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(invoke, authorization)
 
 
@@ -38,7 +38,7 @@ def test_revoked_token_is_unauthorized_on_the_next_request(invoke: Invoke, tenan
 
     authorize(invoke, tenant.authorization)
     assert wiring.token_store().revoke(token_hash(tenant.token))
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(invoke, tenant.authorization)
 
 

@@ -65,7 +65,10 @@ def test_at_schedule_with_offset_and_optional_name_is_accepted(invoke: Invoke, t
         ({"type": "scheduled", "schedule": {"interval": -5, "unit": "minutes"}}, "schedule.interval"),
         ({"type": "scheduled", "schedule": {"interval": "30", "unit": "minutes"}}, "schedule.interval"),
         ({"type": "scheduled", "schedule": {"interval": 1.5, "unit": "minutes"}}, "schedule.interval"),
-        ({"type": "scheduled", "schedule": {"interval": 30, "unit": "seconds", "is_recurring": True}}, "schedule.interval"),
+        (
+            {"type": "scheduled", "schedule": {"interval": 30, "unit": "seconds", "is_recurring": True}},
+            "schedule.interval",
+        ),
         ({"type": "scheduled", "schedule": {"at": "2030-01-05T09:00:00"}}, "schedule.at"),
         ({"type": "scheduled", "schedule": {"at": "2020-01-05T09:00:00+01:00"}}, "schedule.at"),
         ({"type": "scheduled", "schedule": {"at": "2099-01-05T09:00:00+01:00"}}, "schedule.at"),
@@ -174,7 +177,9 @@ def test_another_tenants_trigger_is_not_found_for_get_put_delete(invoke: Invoke,
     owner, intruder = make_tenant(), make_tenant()
     trigger_id = created_id(invoke, owner)
     assert invoke("GetTriggerFunction", api_event("get_trigger", intruder, trigger_id))["statusCode"] == 404
-    replaced = invoke("ReplaceTriggerFunction", api_event("replace_trigger", intruder, trigger_id, headers={"If-Match": "*"}))
+    replaced = invoke(
+        "ReplaceTriggerFunction", api_event("replace_trigger", intruder, trigger_id, headers={"If-Match": "*"})
+    )
     assert replaced["statusCode"] == 404
     assert invoke("DeleteTriggerFunction", api_event("delete_trigger", intruder, trigger_id))["statusCode"] == 404
     still_there = invoke("GetTriggerFunction", api_event("get_trigger", owner, trigger_id))
@@ -196,9 +201,13 @@ def test_put_replaces_the_definition_and_bumps_the_version(invoke: Invoke, tenan
 def test_put_with_a_stale_if_match_is_412_and_changes_nothing(invoke: Invoke, tenant: Tenant) -> None:
     trigger_id = created_id(invoke, tenant)
     assert invoke("ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id))["statusCode"] == 200
-    stale = invoke("ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id, headers={"If-Match": '"1"'}))
+    stale = invoke(
+        "ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id, headers={"If-Match": '"1"'})
+    )
     assert stale["statusCode"] == 412
-    current = invoke("ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id, headers={"If-Match": '"2"'}))
+    current = invoke(
+        "ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id, headers={"If-Match": '"2"'})
+    )
     assert current["statusCode"] == 200
     assert body(current)["version"] == 3
 
@@ -213,7 +222,9 @@ def test_put_with_an_invalid_body_is_422_and_keeps_the_trigger(invoke: Invoke, t
 
 
 def test_put_unknown_id_is_404(invoke: Invoke, tenant: Tenant) -> None:
-    response = invoke("ReplaceTriggerFunction", api_event("replace_trigger", tenant, "0192f0c4-1111-7000-8000-0000000000ff"))
+    response = invoke(
+        "ReplaceTriggerFunction", api_event("replace_trigger", tenant, "0192f0c4-1111-7000-8000-0000000000ff")
+    )
     assert response["statusCode"] == 404
 
 

@@ -1,0 +1,119 @@
+"""The local runtime started as a newcomer starts it (``python -m local``), driven over HTTP."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Tenant
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+class Runtime:
+    """A running local runtime process and a tiny HTTP client for it."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str, log_path: Path, token: str) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log_path = log_path
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310 - loopback only
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return Reply(response.status, dict(response.headers.items()), response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, dict(error.headers.items()), error.read())
+
+
+def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) -> Runtime:
+    """Start ``python -m local`` and wait for its banner, which ends with the token to use."""
+    port = free_port()
+    full_env = {**os.environ, "PORT": str(port), **env}
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local"], cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log, text=True
+    )
+    deadline = time.monotonic() + timeout_s
+    token = ""
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        if line.strip().startswith("Token:"):
+            token = line.split(":", 1)[1].strip()
+            break
+    if not token:
+        process.kill()
+        raise RuntimeError(f"local runtime did not start: {log_path.read_text()[-3000:]}")
+    return Runtime(process, f"http://127.0.0.1:{port}", log_path, token)
+
+
+def stop_runtime(runtime: Runtime) -> None:
+    runtime.process.terminate()
+    try:
+        runtime.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        runtime.process.kill()
+
+
+@pytest.fixture(scope="session")
+def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """One local runtime on the run's database, with a known API_TOKEN for the default tenant."""
+    token = "etp_e2e-" + os.urandom(12).hex()
+    log_path = tmp_path_factory.mktemp("runtime") / "local.log"
+    started = start_runtime(
+        {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent)}, log_path
+    )
+    assert started.token == token
+    yield started
+    stop_runtime(started)
+
+
+@pytest.fixture
+def http_tenant(make_tenant: Any, runtime: Runtime) -> Tenant:
+    """A fresh tenant, so tests do not see each other's triggers."""
+    return make_tenant()  # type: ignore[no-any-return]

@@ -1,0 +1,100 @@
+"""Pure helpers at the edges: ids, cursors, tokens, request parsing, template reading."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from local.template import load_template
+from tests.conftest import ROOT
+from trigger_platform.auth import authenticate, bearer_token, issue_token, token_hash
+from trigger_platform.edge.http import BodyTooLarge, MalformedJson, expected_version, strict_json_loads
+from trigger_platform.errors import InvalidInput, Unauthenticated
+from trigger_platform.ids import new_id, parse_id
+from trigger_platform.pagination import decode_cursor, encode_cursor
+
+
+def test_ids_are_uuid7_and_ordered_by_time() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [new_id(start + timedelta(milliseconds=i)) for i in range(100)]
+    assert all(i.version == 7 for i in ids)
+    assert ids == sorted(ids)
+
+
+@given(st.text(max_size=40))
+def test_parse_id_never_raises(text: str) -> None:
+    parsed = parse_id(text)
+    assert parsed is None or isinstance(parsed, UUID)
+
+
+@given(st.uuids())
+def test_cursor_round_trips(value: UUID) -> None:
+    assert decode_cursor(encode_cursor(value)) == value
+
+
+@given(st.text(max_size=40))
+def test_foreign_cursors_are_invalid_input(text: str) -> None:
+    try:
+        decode_cursor(text)
+    except InvalidInput as error:
+        assert error.errors[0].field == "cursor"
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.tokens: dict[bytes, UUID] = {}
+
+    def find_token(self, digest: bytes) -> tuple[bytes, UUID] | None:
+        tenant = self.tokens.get(digest)
+        return (digest, tenant) if tenant else None
+
+
+def test_authenticate_resolves_a_registered_token_only() -> None:
+    store, tenant, token = FakeTokens(), uuid4(), issue_token()
+    store.tokens[token_hash(token)] = tenant
+    assert authenticate(f"Bearer {token}", store) == tenant  # type: ignore[arg-type]
+    assert authenticate(f"bearer  {token} ", store) == tenant  # type: ignore[arg-type]
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {issue_token()}", store)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Token abc", "Bearer " + "x" * 600])
+def test_malformed_authorization_headers_are_unauthenticated(header: str | None) -> None:
+    with pytest.raises(Unauthenticated):
+        bearer_token(header)
+
+
+def test_issued_tokens_are_long_random_and_hashed_to_32_bytes() -> None:
+    tokens = {issue_token() for _ in range(100)}
+    assert len(tokens) == 100
+    assert all(len(t) > 40 and len(token_hash(t)) == 32 for t in tokens)
+
+
+@pytest.mark.parametrize(
+    ("header", "version"),
+    [(None, None), ("*", None), ('"3"', 3), ('W/"3"', 3), ("3", 3), ('"x"', -1), ('"99999999999"', -1)],
+)
+def test_if_match_parsing(header: str | None, version: int | None) -> None:
+    assert expected_version(header) == version
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', '{"a": NaN}', '{"a": Infinity}', "[" * 100_000 + "]" * 100_000])
+def test_strict_json_refuses_duplicates_constants_and_deep_nesting(text: str) -> None:
+    with pytest.raises((MalformedJson, BodyTooLarge)):
+        strict_json_loads(text)
+
+
+def test_strict_json_refuses_over_64_kib() -> None:
+    with pytest.raises(BodyTooLarge):
+        strict_json_loads('"' + "x" * 64 * 1024 + '"')
+
+
+def test_template_routes_all_need_the_authorizer() -> None:
+    template = load_template(ROOT / "template.yaml")
+    assert template.authorizer is not None
+    routes = {(r.method, r.path) for r in template.routes}
+    assert {("POST", "/triggers"), ("GET", "/triggers"), ("GET", "/triggers/{trigger_id}")} <= routes
+    assert all(r.authorized for r in template.routes if not r.path.startswith(("/docs", "/openapi")))
+    assert all(r.function.code_uri.joinpath("app.py").exists() for r in template.routes)
