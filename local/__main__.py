@@ -13,8 +13,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from local.scheduler import SchedulerLoop
 from local.server import FunctionHost, LocalApi, make_server
-from local.template import load_template
+from local.template import LocalTemplate, load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
@@ -69,7 +70,9 @@ def main() -> int:
     token = _token(data_dir)
 
     template = load_template(PROJECT_ROOT / "template.yaml")
-    server = make_server(LocalApi(template, FunctionHost()), host, port)
+    functions = FunctionHost()
+    server = make_server(LocalApi(template, functions), host, port)
+    loops = _background_loops(template, functions)
     base = f"http://{host}:{server.server_address[1]}"
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -82,13 +85,30 @@ def main() -> int:
         print(f"  Docs:  {base}/docs", flush=True)
     print(f"  Token: {token}", flush=True)
     print(f'  Try:   curl -H "Authorization: Bearer {token}" {base}/triggers', flush=True)
+    for loop in loops:
+        loop.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        for loop in loops:
+            loop.stop()
         server.server_close()
     return 0
+
+
+def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop]:
+    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function."""
+    from trigger_platform.adapters.local_scheduler import LocalScheduler
+    from trigger_platform.adapters.postgres import Database
+    from trigger_platform.edge import wiring
+
+    if template.schedule_target is None:
+        return []
+    # Its own connection: the handlers' one is used under the function host's lock.
+    scheduler = LocalScheduler(Database(wiring.database_url))
+    return [SchedulerLoop(scheduler, functions, template.schedule_target, wiring.clock())]
 
 
 if __name__ == "__main__":

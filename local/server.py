@@ -30,6 +30,9 @@ GATEWAY_MAX_BODY = 10 * 1024 * 1024
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+#: What differs from AWS when the handlers run here: schedules live in PostgreSQL, not EventBridge.
+LOCAL_ENVIRONMENT = {"SCHEDULER_BACKEND": "local"}
+
 
 @dataclass
 class LambdaContext:
@@ -67,6 +70,7 @@ class FunctionHost:
         path = function.code_uri / f"{module_file.replace('.', '/')}.py"
         for name, value in function.environment.items():
             os.environ.setdefault(name, value)
+        os.environ.update(LOCAL_ENVIRONMENT)
         spec = importlib.util.spec_from_file_location(f"lambda_{function.logical_id}", path)
         if spec is None or spec.loader is None:
             raise RuntimeError(f"cannot load {path}")

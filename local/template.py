@@ -65,6 +65,17 @@ class LocalTemplate:
     routes: list[ApiRoute]
     authorizer: Function | None
     gateway_responses: dict[str, GatewayResponse]
+    schedule_target: Function | None = None
+
+
+def _schedule_target(resources: dict[str, Any], functions: dict[str, Function]) -> Function | None:
+    """The function schedules invoke: the one whose ARN the scheduling functions pass as FIRE_FUNCTION_ARN."""
+    for resource in resources.values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        target = variables.get("FIRE_FUNCTION_ARN")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            return functions[target["Fn::GetAtt"][0]]
+    return None
 
 
 def _plain_variables(variables: dict[str, Any]) -> dict[str, str]:
@@ -126,7 +137,7 @@ def load_template(path: Path) -> LocalTemplate:
             route_auth = (props.get("Auth") or {}).get("Authorizer")
             authorized = default_authorized and route_auth != "NONE"
             routes.append(ApiRoute(functions[logical_id], props["Method"].upper(), props["Path"], authorized))
-    return LocalTemplate(root, functions, routes, authorizer, gateway_responses)
+    return LocalTemplate(root, functions, routes, authorizer, gateway_responses, _schedule_target(resources, functions))
 
 
 def gateway_body(response: GatewayResponse, message: str) -> str:

@@ -16,7 +16,9 @@ logger = Logger()
 
 @app.post("/triggers")
 def create_trigger(definition: TriggerDefinition) -> Response[TriggerCreated]:
-    trigger = triggers.create_trigger(tenant_id(app), definition.root, wiring.trigger_store(), wiring.clock())
+    trigger = triggers.create_trigger(
+        tenant_id(app), definition.root, wiring.trigger_store(), wiring.scheduler(), wiring.clock()
+    )
     logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
     body = TriggerCreated(id=trigger.id, trigger=TriggerOut.of(trigger))
     return json_response(201, body, headers={"ETag": etag(trigger.version), "Location": f"/triggers/{trigger.id}"})

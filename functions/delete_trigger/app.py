@@ -15,7 +15,7 @@ logger = Logger()
 
 @app.delete("/triggers/<trigger_id>")
 def delete_trigger(trigger_id: str) -> Response[None]:
-    triggers.delete_trigger(tenant_id(app), trigger_id, wiring.trigger_store())
+    triggers.delete_trigger(tenant_id(app), trigger_id, wiring.trigger_store(), wiring.scheduler())
     logger.info("trigger deleted", trigger_id=trigger_id)
     return Response(204)
 

@@ -28,6 +28,7 @@ def replace_trigger(
         trigger_id,
         definition.root,
         wiring.trigger_store(),
+        wiring.scheduler(),
         wiring.clock(),
         expected_version(if_match),
     )

@@ -46,7 +46,7 @@ def test_sample_api_event_creates_an_api_trigger_with_its_fire_endpoint(invoke: 
     assert response["statusCode"] == 201
     trigger = body(response)["trigger"]
     assert trigger["payload"] == {"key": "value"}
-    assert trigger["details"] == {"endpoint": f"/triggers/{trigger['id']}/fire"}
+    assert trigger["details"] == {"endpoint": f"/triggers/{trigger['id']}/fire", "schema": {"key": "string"}}
 
 
 def test_at_schedule_with_offset_and_optional_name_is_accepted(invoke: Invoke, tenant: Tenant) -> None:

@@ -19,7 +19,7 @@ from pydantic import (
     Tag,
 )
 
-from trigger_platform.payloads import FlatPayload
+from trigger_platform.payloads import FlatPayload, PayloadSchema, Scalar, effective_schema
 
 TimeUnit = Literal["seconds", "minutes", "hours", "days"]
 TriggerType = Literal["scheduled", "api"]
@@ -45,7 +45,14 @@ def _iso_string(value: Any) -> Any:
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_string)]
 
 
-class IntervalSchedule(StrictModel):
+class RecurrenceBounds(StrictModel):
+    """Optional window for recurring schedules: no fire before ``start_at`` or after ``end_at``."""
+
+    start_at: IsoDateTime | None = Field(default=None, exclude_if=lambda v: v is None)
+    end_at: IsoDateTime | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class IntervalSchedule(RecurrenceBounds):
     """Once after ``interval`` ``unit``s, or every ``interval`` ``unit``s when recurring."""
 
     interval: int = Field(strict=True, gt=0, le=100_000_000, examples=[30])
@@ -63,26 +70,39 @@ class AtSchedule(StrictModel):
     at: IsoDateTime = Field(examples=["2027-01-05T09:00:00+01:00"])
 
 
+class CronSchedule(RecurrenceBounds):
+    """Recurring by a standard 5-field cron expression, read in an IANA time zone."""
+
+    cron: str = Field(min_length=9, max_length=200, examples=["0 9 * * MON-FRI"])
+    timezone: str = Field(default="UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
+
+
 def _schedule_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        if "at" in value:
-            return "at-schedule"
-        if "interval" in value:
-            return "interval-schedule"
+        for key, tag in (("at", "at-schedule"), ("cron", "cron-schedule"), ("interval", "interval-schedule")):
+            if key in value:
+                return tag
         return None
-    if isinstance(value, AtSchedule):
-        return "at-schedule"
-    if isinstance(value, IntervalSchedule):
-        return "interval-schedule"
+    for model, tag in (
+        (AtSchedule, "at-schedule"),
+        (CronSchedule, "cron-schedule"),
+        (IntervalSchedule, "interval-schedule"),
+    ):
+        if isinstance(value, model):
+            return tag
     return None
 
 
+AnySchedule = IntervalSchedule | AtSchedule | CronSchedule
+
 Schedule = Annotated[
-    Annotated[IntervalSchedule, Tag("interval-schedule")] | Annotated[AtSchedule, Tag("at-schedule")],
+    Annotated[IntervalSchedule, Tag("interval-schedule")]
+    | Annotated[AtSchedule, Tag("at-schedule")]
+    | Annotated[CronSchedule, Tag("cron-schedule")],
     Discriminator(
         _schedule_kind,
         custom_error_type="schedule_kind",
-        custom_error_message="a schedule needs either 'interval' and 'unit', or 'at'",
+        custom_error_message="a schedule needs 'interval' and 'unit', 'at', or 'cron'",
     ),
 ]
 
@@ -98,16 +118,31 @@ class ScheduledDefinition(StrictModel):
 
 
 class ApiDefinition(StrictModel):
+    """Fired by ``POST /triggers/{id}/fire``; the payload holds the predefined values and, unless a
+    ``schema`` is given, also the key types a fire call must respect."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
     type: Literal["api"]
     name: Name | None = None
     payload: FlatPayload = Field(default_factory=dict)
+    payload_schema: PayloadSchema | None = Field(
+        default=None,
+        alias="schema",
+        description="Key → JSON type ('string', 'integer', 'number', 'boolean', 'null'); '?' marks an optional key",
+        examples=[{"key": "string", "count": "integer", "note": "string?"}],
+    )
     enabled: bool = Field(default=True, strict=True)
+
+    @property
+    def schema_in_force(self) -> dict[str, str]:
+        return effective_schema(self.payload, self.payload_schema)
 
 
 AnyDefinition = Annotated[ScheduledDefinition | ApiDefinition, Field(discriminator="type")]
 
 #: Loc segments pydantic inserts for union members; they are not fields and are dropped from error paths.
-UNION_TAGS = frozenset({"scheduled", "api", "interval-schedule", "at-schedule"})
+UNION_TAGS = frozenset({"scheduled", "api", "interval-schedule", "at-schedule", "cron-schedule"})
 
 
 class TriggerDefinition(RootModel[AnyDefinition]):
@@ -138,12 +173,15 @@ class Trigger(BaseModel):
 
 
 class ScheduledDetails(BaseModel):
-    schedule: IntervalSchedule | AtSchedule
+    schedule: AnySchedule
     next_fire_at: datetime | None = Field(description="When it fires next; null once a one-time trigger has fired")
 
 
 class ApiDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
     endpoint: str = Field(description="Path a client POSTs to in order to fire the trigger")
+    payload_schema: dict[str, str] = Field(alias="schema", description="The key types a fire call is checked against")
 
 
 class TriggerOut(BaseModel):
@@ -167,7 +205,7 @@ class TriggerOut(BaseModel):
         if isinstance(definition, ScheduledDefinition):
             details = ScheduledDetails(schedule=definition.schedule, next_fire_at=trigger.next_fire_at)
         else:
-            details = ApiDetails(endpoint=f"/triggers/{trigger.id}/fire")
+            details = ApiDetails(endpoint=f"/triggers/{trigger.id}/fire", payload_schema=definition.schema_in_force)
         return cls(
             id=trigger.id,
             type=definition.type,
@@ -188,3 +226,37 @@ class TriggerCreated(BaseModel):
     id: UUID
     status: Literal["created"] = "created"
     trigger: TriggerOut
+
+
+LogSource = Literal["scheduled", "api", "test"]
+LogState = Literal["active", "archived"]
+
+
+class EventLog(BaseModel):
+    """One firing of a trigger, as stored."""
+
+    id: UUID
+    tenant_id: UUID
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    is_test: bool
+    scheduled_for: datetime | None
+    fired_at: datetime
+    payload: dict[str, Scalar]
+    status: str = "success"
+
+
+class Fired(BaseModel):
+    """The answer to ``POST /triggers/{id}/fire``."""
+
+    id: UUID = Field(description="The event log's id")
+    status: Literal["fired"] = "fired"
+
+
+class ManualTestOutcome(BaseModel):
+    """The answer to ``POST /triggers/test`` and ``POST /triggers/{id}/test``."""
+
+    id: UUID | None = Field(description="The test event log's id; null when the test could not be logged")
+    status: Literal["success", "failed"]
+    reason: str | None = None

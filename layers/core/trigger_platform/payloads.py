@@ -8,9 +8,11 @@ them) and at most ``MAX_PAYLOAD_BYTES`` once serialised.
 
 import json
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+
+from trigger_platform.errors import FieldError
 
 MAX_KEYS = 100
 MAX_KEY_LENGTH = 128
@@ -93,3 +95,86 @@ FlatPayload = Annotated[
         }
     ),
 ]
+
+
+JsonType = Literal["string", "integer", "number", "boolean", "null"]
+JSON_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "null")
+
+#: A key's declared type: a JSON type name, with a trailing ``?`` when the key may be left out.
+TypeSpec = Annotated[
+    str,
+    Field(pattern=r"^(string|integer|number|boolean|null)\??$", examples=["string", "integer", "string?"]),
+]
+PayloadSchema = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH)], TypeSpec],
+    Field(max_length=MAX_KEYS),
+]
+
+
+def json_type(value: Scalar) -> str:
+    """The JSON type name of a scalar (an integral value is an ``integer``, booleans are not numbers)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def fits(value: Scalar, type_name: str) -> bool:
+    actual = json_type(value)
+    return actual == type_name or (type_name == "number" and actual == "integer")
+
+
+def effective_schema(payload: dict[str, Scalar], declared: dict[str, str] | None) -> dict[str, str]:
+    """The schema a fire is checked against: the declared one, else each predefined key's own type."""
+    if declared is not None:
+        return dict(declared)
+    return {key: json_type(value) for key, value in payload.items()}
+
+
+def predefined_payload_errors(payload: dict[str, Scalar], declared: dict[str, str] | None) -> list[FieldError]:
+    """A predefined payload must fit its declared schema (nothing to check when none is declared)."""
+    if declared is None:
+        return []
+    errors = []
+    for key, value in payload.items():
+        spec = declared.get(key)
+        if spec is None:
+            errors.append(FieldError(f"payload.{key}", "is not in the schema"))
+        elif not fits(value, spec.rstrip("?")):
+            errors.append(FieldError(f"payload.{key}", f"must be {spec.rstrip('?')} as the schema says"))
+    return errors
+
+
+def overlay(
+    payload: dict[str, Scalar], schema: dict[str, str], body: Any
+) -> tuple[dict[str, Scalar], list[FieldError]]:
+    """The fired payload: ``payload`` overlaid with a fire call's ``body``, and what is wrong with it.
+
+    Every body key must be in the schema with a matching type; a required key must end up present.
+    """
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        return {}, [FieldError("body", "must be a flat JSON object")]
+    errors: list[FieldError] = []
+    for key, value in body.items():
+        try:
+            check_scalar(value)
+        except ValueError as problem:
+            errors.append(FieldError(key, str(problem)))
+            continue
+        spec = schema.get(key)
+        if spec is None:
+            errors.append(FieldError(key, "is not in the trigger's payload schema"))
+        elif not fits(value, spec.rstrip("?")):
+            errors.append(FieldError(key, f"must be {spec.rstrip('?')}, not {json_type(value)}"))
+    merged = {**payload, **body}
+    for key, spec in schema.items():
+        if not spec.endswith("?") and key not in merged:
+            errors.append(FieldError(key, "is required"))
+    return merged, errors

@@ -1,15 +1,21 @@
 """The small interfaces the domain needs; adapters implement them, tests may pass fakes."""
 
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
 from trigger_platform.clock import Clock
-from trigger_platform.models import Trigger
+from trigger_platform.models import EventLog, Trigger, TriggerStatus
 
-__all__ = ["Clock", "TokenStore", "TriggerStore"]
+__all__ = ["Clock", "LogStore", "Scheduler", "TokenStore", "TriggerStore"]
 
 
 class TriggerStore(Protocol):
+    def atomic(self) -> AbstractContextManager[None]:
+        """Everything the store does inside the block commits together or not at all."""
+        ...
+
     def insert(self, trigger: Trigger) -> None: ...
 
     def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None: ...
@@ -24,6 +30,30 @@ class TriggerStore(Protocol):
         ...
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool: ...
+
+    def record_fire(
+        self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
+    ) -> None:
+        """Note a scheduled fire on the trigger (completed one-time, next due time), if still at ``version``."""
+        ...
+
+
+class LogStore(Protocol):
+    def atomic(self) -> AbstractContextManager[None]: ...
+
+    def insert(self, log: EventLog) -> None: ...
+
+    def record_scheduled_fire(self, log: EventLog) -> bool:
+        """Insert the log unless its (trigger, scheduled time) is logged already; whether it was inserted."""
+        ...
+
+    def claim_idempotency_key(
+        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
+    ) -> tuple[bytes, UUID] | None:
+        """None when ``key`` is now ours, else the (request hash, log id) of its unexpired first use."""
+        ...
+
+    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None: ...
 
 
 class TokenStore(Protocol):
@@ -40,3 +70,19 @@ class TokenStore(Protocol):
         ...
 
     def revoke(self, token_hash: bytes) -> bool: ...
+
+
+class Scheduler(Protocol):
+    """Where scheduled triggers get their timer: EventBridge Scheduler on AWS, PostgreSQL locally."""
+
+    def put(self, trigger: Trigger) -> None:
+        """Create or replace the schedule of a scheduled trigger (idempotent)."""
+        ...
+
+    def delete(self, trigger_id: UUID) -> None:
+        """Remove a trigger's schedule; a schedule that is already gone is fine."""
+        ...
+
+    def trigger_ids(self) -> set[UUID]:
+        """Ids of every trigger that has a schedule (for reconciling drift)."""
+        ...

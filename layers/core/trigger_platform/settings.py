@@ -1,6 +1,7 @@
 """The platform's configuration: one pydantic-settings object, read once per cold start."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,16 @@ class Settings(BaseSettings):
     database_connect_timeout_s: int = Field(default=3, ge=1, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=100)
     stage: str = "local"
+
+    # Where schedules live: EventBridge Scheduler on AWS, PostgreSQL for the local runtime and tests.
+    scheduler_backend: Literal["eventbridge", "local"] = "local"
+    # EventBridge Scheduler (names and ARNs come from template.yaml on AWS).
+    schedule_group_name: str = "trigger-platform"
+    fire_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:trigger-platform-fire"
+    scheduler_role_arn: str = "arn:aws:iam::123456789012:role/trigger-platform-scheduler"
+    dead_letter_queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:trigger-platform-fire-dlq"
+    scheduler_max_retry_attempts: int = Field(default=185, ge=0, le=185)
+    scheduler_max_event_age_s: int = Field(default=86400, ge=60, le=86400)
 
 
 @lru_cache(maxsize=1)

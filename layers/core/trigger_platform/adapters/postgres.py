@@ -27,6 +27,7 @@ class Database:
         self._connect_timeout_s = connect_timeout_s
         self._statement_timeout_ms = statement_timeout_ms
         self._conn: psycopg2.extensions.connection | None = None
+        self._depth = 0  # open transaction() blocks; inner ones join the outer transaction
 
     def _open(self) -> psycopg2.extensions.connection:
         conn = psycopg2.connect(
@@ -52,7 +53,7 @@ class Database:
         return bool(readable)
 
     def _connection(self) -> psycopg2.extensions.connection:
-        if self._conn is not None and self._is_dead(self._conn):
+        if self._conn is not None and self._depth == 0 and self._is_dead(self._conn):
             self.close()
         if self._conn is None:
             try:
@@ -60,6 +61,12 @@ class Database:
             except _CONNECTION_ERRORS as exc:
                 raise ServiceUnavailable("The database is not reachable.") from exc
         return self._conn
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """``transaction()`` for callers that need no cursor of their own (the stores' ``atomic``)."""
+        with self.transaction():
+            yield
 
     def close(self) -> None:
         if self._conn is not None:
@@ -80,17 +87,25 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        """A cursor inside BEGIN … COMMIT, rolled back if the block raises."""
+        """A cursor inside BEGIN … COMMIT, rolled back if the block raises. Statements run through
+        ``cursor()`` inside the block, and nested ``transaction()`` blocks, join this transaction."""
         conn = self._connection()
+        outermost = self._depth == 0
+        self._depth += 1
         try:
             with conn.cursor() as cur:
-                cur.execute("BEGIN")
+                if outermost:
+                    cur.execute("BEGIN")
                 try:
                     yield cur
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    if outermost and not conn.closed:
+                        cur.execute("ROLLBACK")
                     raise
-                cur.execute("COMMIT")
+                if outermost:
+                    cur.execute("COMMIT")
         except _CONNECTION_ERRORS as exc:
             self.close()
             raise ServiceUnavailable("The database is not reachable.") from exc
+        finally:
+            self._depth -= 1

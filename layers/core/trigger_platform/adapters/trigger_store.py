@@ -1,12 +1,14 @@
 """TriggerStore over PostgreSQL: parametrised SQL, every statement scoped by tenant."""
 
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg2.extras import Json
 
 from trigger_platform.adapters.postgres import Database
-from trigger_platform.models import Trigger
+from trigger_platform.models import Trigger, TriggerStatus
 
 
 def _trigger(row: tuple[Any, ...]) -> Trigger:
@@ -29,6 +31,9 @@ def _definition_json(trigger: Trigger) -> Json:
 class PostgresTriggerStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def atomic(self) -> AbstractContextManager[None]:
+        return self._db.atomic()
 
     def insert(self, trigger: Trigger) -> None:
         with self._db.cursor() as cur:
@@ -116,6 +121,18 @@ class PostgresTriggerStore:
             )
             row = cur.fetchone()
         return _trigger(row) if row else None
+
+    def record_fire(
+        self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
+    ) -> None:
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                UPDATE triggers SET status = %s, next_fire_at = %s
+                 WHERE tenant_id = %s AND id = %s AND version = %s
+                """,
+                (status, next_fire_at, tenant_id, trigger_id, version),
+            )
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:
         with self._db.cursor() as cur:

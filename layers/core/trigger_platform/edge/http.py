@@ -2,6 +2,7 @@
 the caller's tenant from the authorizer, and the helpers for ETag and Link headers."""
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from trigger_platform.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from trigger_platform.models import UNION_TAGS
+from trigger_platform.models import UNION_TAGS, EventLog, ManualTestOutcome
 
 T = TypeVar("T")
 
@@ -60,6 +61,17 @@ def problem(
 def json_response(status: int, body: T, headers: dict[str, str] | None = None) -> Response[T]:
     """A JSON response; Powertools serialises (and documents) the body model."""
     return Response(status, content_type="application/json", body=body, headers=headers)
+
+
+def manual_test_response(run: Callable[[], EventLog]) -> Response[ManualTestOutcome]:
+    """Run a manual test and answer as the seed does: ``{"id", "status": "success"}``, or
+    ``"status": "failed"`` with a reason and 503 when the log could not be written."""
+    try:
+        log = run()
+    except ServiceUnavailable as unavailable:
+        failed = ManualTestOutcome(id=None, status="failed", reason=unavailable.detail)
+        return json_response(503, failed, headers={"Retry-After": str(unavailable.retry_after_s)})
+    return json_response(201, ManualTestOutcome(id=log.id, status="success"))
 
 
 def strict_json_loads(text: str) -> Any:

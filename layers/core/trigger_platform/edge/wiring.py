@@ -2,10 +2,13 @@
 
 from functools import lru_cache
 
+from trigger_platform.adapters.local_scheduler import LocalScheduler
+from trigger_platform.adapters.log_store import PostgresLogStore
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.token_store import PostgresTokenStore
 from trigger_platform.adapters.trigger_store import PostgresTriggerStore
 from trigger_platform.clock import Clock, SystemClock
+from trigger_platform.ports import Scheduler
 from trigger_platform.settings import get_settings
 
 _clock: Clock = SystemClock()
@@ -45,3 +48,36 @@ def trigger_store() -> PostgresTriggerStore:
 
 def token_store() -> PostgresTokenStore:
     return PostgresTokenStore(database())
+
+
+def log_store() -> PostgresLogStore:
+    return PostgresLogStore(database())
+
+
+def local_scheduler() -> LocalScheduler:
+    return LocalScheduler(database())
+
+
+@lru_cache(maxsize=1)
+def _eventbridge_scheduler() -> Scheduler:
+    # boto3 is imported only by the functions that schedule, and only on AWS.
+    import boto3
+
+    from trigger_platform.adapters.eventbridge import EventBridgeScheduler, ScheduleTarget
+
+    settings = get_settings()
+    target = ScheduleTarget(
+        group_name=settings.schedule_group_name,
+        function_arn=settings.fire_function_arn,
+        role_arn=settings.scheduler_role_arn,
+        dead_letter_arn=settings.dead_letter_queue_arn,
+        max_retry_attempts=settings.scheduler_max_retry_attempts,
+        max_event_age_s=settings.scheduler_max_event_age_s,
+    )
+    return EventBridgeScheduler(boto3.client("scheduler"), target)
+
+
+def scheduler() -> Scheduler:
+    if get_settings().scheduler_backend == "eventbridge":
+        return _eventbridge_scheduler()
+    return local_scheduler()

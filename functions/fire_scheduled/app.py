@@ -1,0 +1,45 @@
+"""The target of every EventBridge Scheduler schedule: log one due time of a scheduled trigger.
+
+Scheduler and Lambda deliver at least once; the database keeps one log per (trigger, due time).
+A database outage raises, so that Scheduler retries the delivery (and, in the end, dead-letters it).
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from trigger_platform import firing
+from trigger_platform.edge import wiring
+
+logger = Logger()
+
+
+class ScheduleInput(BaseModel):
+    """The ``Input`` each schedule carries (see adapters/eventbridge.py)."""
+
+    trigger_id: UUID
+    tenant_id: UUID
+    version: int
+    scheduled_time: datetime
+    execution_id: str | None = None
+
+
+@logger.inject_lambda_context(correlation_id_path="trigger_id")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        due = ScheduleInput.model_validate(event)
+    except ValidationError:
+        logger.error("scheduled fire rejected: the event is not a schedule input")
+        return {"status": "rejected"}  # retrying a malformed event cannot help
+    fire = firing.ScheduledFire(due.trigger_id, due.tenant_id, due.version, due.scheduled_time)
+    outcome = firing.fire_scheduled(fire, wiring.trigger_store(), wiring.log_store(), wiring.clock())
+    if outcome.log is None:
+        logger.info("scheduled fire skipped", reason=outcome.skipped, version=due.version)
+        return {"status": "skipped", "reason": outcome.skipped}
+    lateness_ms = (outcome.log.fired_at - due.scheduled_time).total_seconds() * 1000
+    logger.info("scheduled fire logged", log_id=str(outcome.log.id), lateness_ms=round(lateness_ms))
+    return {"status": "fired", "log_id": str(outcome.log.id)}

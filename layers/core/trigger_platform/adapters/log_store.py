@@ -1,0 +1,153 @@
+"""LogStore over PostgreSQL: event logs in hourly partitions, the exactly-once record of scheduled
+fires, and Idempotency-Key claims."""
+
+import threading
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg2.extras import Json
+
+from trigger_platform.adapters.postgres import Database
+from trigger_platform.models import EventLog
+
+
+class _KnownPartitions:
+    """Hours this process has already ensured a partition for, so a write costs one extra round
+    trip per hour at most instead of one per insert."""
+
+    def __init__(self) -> None:
+        self._hours: set[datetime] = set()
+        self._lock = threading.Lock()
+
+    def missing(self, at: datetime) -> bool:
+        with self._lock:
+            return at.replace(minute=0, second=0, microsecond=0) not in self._hours
+
+    def add(self, at: datetime) -> None:
+        with self._lock:
+            self._hours.add(at.replace(minute=0, second=0, microsecond=0))
+
+
+_known_partitions = _KnownPartitions()
+
+
+def _log(row: tuple[Any, ...]) -> EventLog:
+    return EventLog(
+        id=row[0],
+        tenant_id=row[1],
+        trigger_id=row[2],
+        trigger_type=row[3],
+        source=row[4],
+        is_test=row[5],
+        scheduled_for=row[6],
+        fired_at=row[7],
+        payload=row[8],
+        status=row[9],
+    )
+
+
+class PostgresLogStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def atomic(self) -> AbstractContextManager[None]:
+        return self._db.atomic()
+
+    def _ensure_partition(self, at: datetime) -> None:
+        if _known_partitions.missing(at):
+            with self._db.cursor() as cur:
+                cur.execute("SELECT ensure_event_log_partition(%s)", (at,))
+            _known_partitions.add(at)
+
+    def insert(self, log: EventLog) -> None:
+        self._ensure_partition(log.fired_at)
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO event_logs (id, tenant_id, trigger_id, trigger_type, source, is_test,
+                                        scheduled_for, fired_at, payload, status)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                """,
+                (
+                    log.id,
+                    log.tenant_id,
+                    log.trigger_id,
+                    log.trigger_type,
+                    log.source,
+                    log.is_test,
+                    log.scheduled_for,
+                    log.fired_at,
+                    Json(log.payload),
+                    log.status,
+                ),
+            )
+
+    def record_scheduled_fire(self, log: EventLog) -> bool:
+        """Insert the log of a scheduled fire unless its (trigger, scheduled time) is logged already."""
+        with self._db.transaction() as cur:
+            cur.execute(
+                """
+                INSERT INTO scheduled_fires (trigger_id, scheduled_for, log_id, fired_at)
+                VALUES (%s, %s, %s, %s)
+                ON CONFLICT (trigger_id, scheduled_for) DO NOTHING
+                """,
+                (log.trigger_id, log.scheduled_for, log.id, log.fired_at),
+            )
+            if cur.rowcount == 0:
+                return False
+            self.insert(log)
+        return True
+
+    def claim_idempotency_key(
+        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
+    ) -> tuple[bytes, UUID] | None:
+        """Claim ``key`` for a new log; None when claimed, else the (request hash, log id) of the
+        unexpired earlier claim. A concurrent claim of the same key waits for the first to commit."""
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO idempotency_keys (tenant_id, key, request_hash, log_id, created_at)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (tenant_id, key) DO UPDATE
+                   SET request_hash = EXCLUDED.request_hash, log_id = EXCLUDED.log_id,
+                       created_at = EXCLUDED.created_at
+                 WHERE idempotency_keys.created_at <= %s
+                RETURNING log_id
+                """,
+                (tenant_id, key, request_hash, log_id, now, now - ttl),
+            )
+            if cur.fetchone() is not None:
+                return None
+            cur.execute(
+                "SELECT request_hash, log_id FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
+                (tenant_id, key),
+            )
+            row = cur.fetchone()
+        if row is None:  # expired and removed between the two statements: claim again
+            return self.claim_idempotency_key(tenant_id, key, request_hash, log_id, now, ttl)
+        return bytes(row[0]), row[1]
+
+    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
+        """One log, found by id within the partitions its UUIDv7 timestamp points to."""
+        stamped = datetime.fromtimestamp((log_id.int >> 80) / 1000, tz=fired_not_before.tzinfo)
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                SELECT id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for,
+                       fired_at, payload, status
+                  FROM event_logs
+                 WHERE tenant_id = %s AND id = %s
+                   AND fired_at >= %s AND fired_at >= %s AND fired_at < %s
+                """,
+                (
+                    tenant_id,
+                    log_id,
+                    fired_not_before,
+                    stamped - timedelta(seconds=1),
+                    stamped + timedelta(seconds=1),
+                ),
+            )
+            row = cur.fetchone()
+        return _log(row) if row else None
