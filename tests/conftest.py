@@ -86,17 +86,21 @@ def api_event(
     body: Any = ...,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    log_id: str | None = None,
 ) -> dict[str, Any]:
-    """A sample API Gateway event from events/, addressed to ``tenant`` and ``trigger_id``."""
+    """A sample API Gateway event from events/, addressed to ``tenant`` and the given ids."""
     event = load_event(name)
     if tenant is None:
         event["requestContext"].pop("authorizer", None)
     else:
         event["requestContext"]["authorizer"]["tenant_id"] = str(tenant.id)
         event["requestContext"]["authorizer"]["principalId"] = str(tenant.id)
-    if trigger_id is not None:
-        event["path"] = event["resource"].replace("{trigger_id}", trigger_id)
-        event["pathParameters"] = {"trigger_id": trigger_id}
+    ids = {name: value for name, value in (("trigger_id", trigger_id), ("log_id", log_id)) if value is not None}
+    if ids:
+        event["path"] = event["resource"]
+        for id_name, value in ids.items():
+            event["path"] = event["path"].replace(f"{{{id_name}}}", value)
+        event["pathParameters"] = ids
     if body is not ...:
         event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
     if query is not None:

@@ -59,7 +59,7 @@ def _log(
 
 
 def _request_hash(trigger_id: UUID, body: Any) -> bytes:
-    canonical = json.dumps([str(trigger_id), body], sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps([str(trigger_id), body or {}], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).digest()
 
 

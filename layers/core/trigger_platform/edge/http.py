@@ -49,6 +49,11 @@ class MalformedJson(ValueError):
     pass
 
 
+class NotAnObject(ValueError):
+    """Every request body of this API is a JSON object (Powertools would otherwise take the
+    first element of an array as the body)."""
+
+
 def problem(
     status: HTTPStatus, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
 ) -> Response[str]:
@@ -90,9 +95,12 @@ def strict_json_loads(text: str) -> Any:
         raise MalformedJson(f"{name} is not valid JSON")
 
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        parsed = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except RecursionError as exc:
         raise MalformedJson("JSON nested too deeply") from exc
+    if parsed is not None and not isinstance(parsed, dict):
+        raise NotAnObject
+    return parsed
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -130,6 +138,11 @@ def make_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(BodyTooLarge)
     def body_too_large(exc: BodyTooLarge) -> Response[str]:
         return problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body must be at most {MAX_BODY_BYTES} bytes.")
+
+    @app.exception_handler(NotAnObject)
+    def not_an_object(exc: NotAnObject) -> Response[str]:
+        errors = [FieldError("body", "must be a JSON object")]
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, "The request is not valid.", errors)
 
     @app.exception_handler([MalformedJson, UnicodeDecodeError])
     def malformed_body(exc: ValueError) -> Response[str]:
