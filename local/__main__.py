@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local.scheduler import SchedulerLoop
+from local.scheduler import CronLoop, SchedulerLoop
 from local.server import FunctionHost, LocalApi, make_server
 from local.template import LocalTemplate, load_template
 
@@ -98,17 +98,21 @@ def main() -> int:
     return 0
 
 
-def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop]:
-    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function."""
+def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop | CronLoop]:
+    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function, and
+    the template's ScheduleV2 crons (log retention)."""
     from trigger_platform.adapters.local_scheduler import LocalScheduler
     from trigger_platform.adapters.postgres import Database
     from trigger_platform.edge import wiring
 
-    if template.schedule_target is None:
-        return []
-    # Its own connection: the handlers' one is used under the function host's lock.
-    scheduler = LocalScheduler(Database(wiring.database_url))
-    return [SchedulerLoop(scheduler, functions, template.schedule_target, wiring.clock())]
+    loops: list[SchedulerLoop | CronLoop] = [
+        CronLoop(functions, function, period) for function, period in template.crons
+    ]
+    if template.schedule_target is not None:
+        # Its own connection: the handlers' one is used under the function host's lock.
+        scheduler = LocalScheduler(Database(wiring.database_url))
+        loops.append(SchedulerLoop(scheduler, functions, template.schedule_target, wiring.clock()))
+    return loops
 
 
 if __name__ == "__main__":

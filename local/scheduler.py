@@ -76,3 +76,30 @@ class SchedulerLoop:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+class CronLoop:
+    """A ``rate(...)`` ScheduleV2 event: invokes its function at start and then every period."""
+
+    def __init__(self, host: FunctionHost, function: Function, period_s: float) -> None:
+        self.host = host
+        self.function = function
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"cron-{function.logical_id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                result = self.host.invoke(self.function, {})
+                log.info("%s ran: %s", self.function.logical_id, result)
+            except Exception:
+                log.exception("%s failed; it runs again in %.0f s", self.function.logical_id, self.period_s)
+            self._stop.wait(self.period_s)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

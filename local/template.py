@@ -66,6 +66,23 @@ class LocalTemplate:
     authorizer: Function | None
     gateway_responses: dict[str, GatewayResponse]
     schedule_target: Function | None = None
+    crons: list[tuple[Function, float]] = field(default_factory=list)
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def _crons(resources: dict[str, Any], functions: dict[str, Function]) -> list[tuple[Function, float]]:
+    """Functions run on a ``rate(...)`` ScheduleV2 event, with their period in seconds."""
+    found = []
+    for logical_id, resource in resources.items():
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") != "ScheduleV2":
+                continue
+            rate = re.fullmatch(r"rate\((\d+) (\w+)\)", str(event["Properties"]["ScheduleExpression"]))
+            if rate and rate.group(2) in _RATE_UNITS:
+                found.append((functions[logical_id], float(int(rate.group(1)) * _RATE_UNITS[rate.group(2)])))
+    return found
 
 
 def _schedule_target(resources: dict[str, Any], functions: dict[str, Function]) -> Function | None:
@@ -108,7 +125,7 @@ def load_template(path: Path) -> LocalTemplate:
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         props = resource["Properties"]
-        env = {**global_env, **_plain_variables(props.get("Environment", {}).get("Variables", {}))}
+        env = {**global_env, **_plain_variables((props.get("Environment") or {}).get("Variables", {}))}
         functions[logical_id] = Function(logical_id, root / props["CodeUri"], props["Handler"], env)
 
     authorizer: Function | None = None
@@ -137,7 +154,17 @@ def load_template(path: Path) -> LocalTemplate:
             route_auth = (props.get("Auth") or {}).get("Authorizer")
             authorized = default_authorized and route_auth != "NONE"
             routes.append(ApiRoute(functions[logical_id], props["Method"].upper(), props["Path"], authorized))
-    return LocalTemplate(root, functions, routes, authorizer, gateway_responses, _schedule_target(resources, functions))
+    # API Gateway prefers literal path segments: /logs/aggregate wins over /logs/{log_id}.
+    routes.sort(key=lambda route: route.path.count("{"))
+    return LocalTemplate(
+        root,
+        functions,
+        routes,
+        authorizer,
+        gateway_responses,
+        _schedule_target(resources, functions),
+        _crons(resources, functions),
+    )
 
 
 def gateway_body(response: GatewayResponse, message: str) -> str:

@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("scheduled fire rejected: the event is not a schedule input")
         return {"status": "rejected"}  # retrying a malformed event cannot help
     fire = firing.ScheduledFire(due.trigger_id, due.tenant_id, due.version, due.scheduled_time)
-    outcome = firing.fire_scheduled(fire, wiring.trigger_store(), wiring.log_store(), wiring.clock())
+    outcome = firing.fire_scheduled(fire, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock())
     if outcome.log is None:
         logger.info("scheduled fire skipped", reason=outcome.skipped, version=due.version)
         return {"status": "skipped", "reason": outcome.skipped}

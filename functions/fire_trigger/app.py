@@ -25,7 +25,14 @@ def fire_trigger(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Any:
     result = firing.fire_api_trigger(
-        tenant_id(app), trigger_id, body, idempotency_key, wiring.trigger_store(), wiring.log_store(), wiring.clock()
+        tenant_id(app),
+        trigger_id,
+        body,
+        idempotency_key,
+        wiring.trigger_store(),
+        wiring.log_store(),
+        wiring.cache(),
+        wiring.clock(),
     )
     logger.info("trigger fired", trigger_id=trigger_id, log_id=str(result.log_id), replayed=result.replayed)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None

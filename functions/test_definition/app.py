@@ -18,7 +18,7 @@ logger = Logger()
 def test_definition(definition: TriggerDefinition) -> Response[ManualTestOutcome]:
     tenant = tenant_id(app)
     return manual_test_response(
-        lambda: firing.test_definition(tenant, definition.root, wiring.log_store(), wiring.clock())
+        lambda: firing.test_definition(tenant, definition.root, wiring.log_store(), wiring.cache(), wiring.clock())
     )
 
 

@@ -18,7 +18,9 @@ logger = Logger()
 def test_trigger(trigger_id: str) -> Response[ManualTestOutcome]:
     tenant = tenant_id(app)
     return manual_test_response(
-        lambda: firing.test_trigger(tenant, trigger_id, wiring.trigger_store(), wiring.log_store(), wiring.clock())
+        lambda: firing.test_trigger(
+            tenant, trigger_id, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock()
+        )
     )
 
 

@@ -15,6 +15,7 @@ from local.template import load_template
 from tests.conftest import ROOT, Tenant, api_event, load_event
 from tests.integration.conftest import Invoke, body
 from trigger_platform import firing
+from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.adapters.local_scheduler import LocalScheduler, RetryPolicy
 from trigger_platform.adapters.log_store import PostgresLogStore
 from trigger_platform.adapters.postgres import Database
@@ -90,7 +91,9 @@ def test_twenty_concurrent_deliveries_of_one_event_give_one_log(
     def deliver() -> None:
         db = Database(lambda: database_url)
         start.wait()
-        outcome = firing.fire_scheduled(fire, PostgresTriggerStore(db), PostgresLogStore(db), wiring.SystemClock())
+        outcome = firing.fire_scheduled(
+            fire, PostgresTriggerStore(db), PostgresLogStore(db), MemoryCache(), wiring.SystemClock()
+        )
         outcomes.append(outcome.skipped)
         db.close()
 
@@ -211,7 +214,8 @@ def test_two_schedulers_on_one_database_never_double_fire(
     ]
     clock.advance(timedelta(seconds=2))
     other_db = Database(lambda: database_url)
-    other = SchedulerLoop(LocalScheduler(other_db), FunctionHost(), loop.fire_function, clock)
+    # Separate claims on separate connections; one function host, as handlers share a process.
+    other = SchedulerLoop(LocalScheduler(other_db), loop.host, loop.fire_function, clock)
     threads = [threading.Thread(target=runner.tick, args=(clock.now(),)) for runner in (loop, other)]
     for thread in threads:
         thread.start()

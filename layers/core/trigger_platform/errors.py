@@ -52,3 +52,7 @@ class ServiceUnavailable(DomainError):
 @dataclass
 class Unauthenticated(DomainError):
     code: str = "unauthenticated"
+
+
+class CacheUnavailable(Exception):
+    """The cache could not answer; callers fall back to the database (``X-Cache: bypass``)."""

@@ -14,15 +14,17 @@ from uuid import UUID
 from trigger_platform.clock import Clock
 from trigger_platform.errors import Conflict, FieldError, InvalidInput
 from trigger_platform.ids import new_id
+from trigger_platform.logs import invalidate_tenant_logs
 from trigger_platform.models import (
     AnyDefinition,
     ApiDefinition,
     EventLog,
     ScheduledDefinition,
     Trigger,
+    TriggerStatus,
 )
 from trigger_platform.payloads import overlay
-from trigger_platform.ports import LogStore, TriggerStore
+from trigger_platform.ports import Cache, LogStore, TriggerStore
 from trigger_platform.schedules import is_recurring, next_fire_after
 from trigger_platform.triggers import checked, get_trigger
 
@@ -70,6 +72,7 @@ def fire_api_trigger(
     idempotency_key: str | None,
     triggers: TriggerStore,
     logs: LogStore,
+    cache: Cache,
     clock: Clock,
 ) -> FireResult:
     """Fire an api trigger with a call's body overlaid on its predefined payload."""
@@ -85,6 +88,7 @@ def fire_api_trigger(
     log = _log(tenant_id, definition, "api", payload, clock.now(), trigger_id=trigger.id)
     if idempotency_key is None:
         logs.insert(log)
+        invalidate_tenant_logs(cache, tenant_id)
         return FireResult(log.id, replayed=False)
     if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise InvalidInput(
@@ -98,7 +102,9 @@ def fire_api_trigger(
         )
         if earlier is None:
             logs.insert(log)
-            return FireResult(log.id, replayed=False)
+    if earlier is None:
+        invalidate_tenant_logs(cache, tenant_id)
+        return FireResult(log.id, replayed=False)
     earlier_hash, earlier_log = earlier
     if earlier_hash != request_hash:
         raise InvalidInput(
@@ -108,19 +114,23 @@ def fire_api_trigger(
     return FireResult(earlier_log, replayed=True)
 
 
-def test_definition(tenant_id: UUID, definition: AnyDefinition, logs: LogStore, clock: Clock) -> EventLog:
+def test_definition(tenant_id: UUID, definition: AnyDefinition, logs: LogStore, cache: Cache, clock: Clock) -> EventLog:
     """Fire an unsaved definition once, now: only the (test) log is stored."""
     now = clock.now()
     log = _log(tenant_id, checked(definition, now), "test", dict(definition.payload), now)
     logs.insert(log)
+    invalidate_tenant_logs(cache, tenant_id)
     return log
 
 
-def test_trigger(tenant_id: UUID, trigger_id: str, triggers: TriggerStore, logs: LogStore, clock: Clock) -> EventLog:
+def test_trigger(
+    tenant_id: UUID, trigger_id: str, triggers: TriggerStore, logs: LogStore, cache: Cache, clock: Clock
+) -> EventLog:
     """Fire a saved trigger once, now, whatever its schedule, leaving the schedule as it is."""
     trigger = get_trigger(tenant_id, trigger_id, triggers)
     log = _log(tenant_id, trigger.definition, "test", dict(trigger.definition.payload), clock.now(), trigger.id)
     logs.insert(log)
+    invalidate_tenant_logs(cache, tenant_id)
     return log
 
 
@@ -145,13 +155,15 @@ class ScheduledFireOutcome:
 
 def _after_fire(
     trigger: Trigger, definition: ScheduledDefinition, scheduled_for: datetime
-) -> tuple[str, datetime | None]:
+) -> tuple[TriggerStatus, datetime | None]:
     if not is_recurring(definition.schedule):
         return "completed", None
     return "active", next_fire_after(definition.schedule, scheduled_for, trigger.updated_at)
 
 
-def fire_scheduled(fire: ScheduledFire, triggers: TriggerStore, logs: LogStore, clock: Clock) -> ScheduledFireOutcome:
+def fire_scheduled(
+    fire: ScheduledFire, triggers: TriggerStore, logs: LogStore, cache: Cache, clock: Clock
+) -> ScheduledFireOutcome:
     """Log one due time of a scheduled trigger, exactly once however often it is delivered."""
     trigger = triggers.get(fire.tenant_id, fire.trigger_id)
     if trigger is None:
@@ -175,4 +187,5 @@ def fire_scheduled(fire: ScheduledFire, triggers: TriggerStore, logs: LogStore, 
             return ScheduledFireOutcome(None, "duplicate")
         status, next_fire_at = _after_fire(trigger, definition, fire.scheduled_for)
         triggers.record_fire(trigger.tenant_id, trigger.id, trigger.version, status, next_fire_at)
+    invalidate_tenant_logs(cache, fire.tenant_id)
     return ScheduledFireOutcome(log)

@@ -260,3 +260,38 @@ class ManualTestOutcome(BaseModel):
     id: UUID | None = Field(description="The test event log's id; null when the test could not be logged")
     status: Literal["success", "failed"]
     reason: str | None = None
+
+
+class LogOut(BaseModel):
+    """An event log as the API shows it, with its lifecycle state at the time of reading."""
+
+    id: UUID
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    is_test: bool
+    scheduled_for: datetime | None
+    fired_at: datetime
+    payload: dict[str, Scalar]
+    status: str
+    state: LogState
+
+
+class StateCounts(BaseModel):
+    active: int = 0
+    archived: int = 0
+    total: int = 0
+
+
+class TriggerCounts(StateCounts):
+    trigger_id: UUID | None = Field(description="null for tests of unsaved definitions")
+    trigger_type: TriggerType
+    last_fired_at: datetime
+
+
+class LogAggregate(BaseModel):
+    """Counts of the logs a tenant can still read, by state, trigger and source."""
+
+    totals: StateCounts
+    by_trigger: list[TriggerCounts]
+    by_source: dict[LogSource, StateCounts]

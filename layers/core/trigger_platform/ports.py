@@ -1,14 +1,18 @@
 """The small interfaces the domain needs; adapters implement them, tests may pass fakes."""
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from trigger_platform.clock import Clock
-from trigger_platform.models import EventLog, Trigger, TriggerStatus
+from trigger_platform.models import EventLog, LogSource, Trigger, TriggerStatus, TriggerType
 
-__all__ = ["Clock", "LogStore", "Scheduler", "TokenStore", "TriggerStore"]
+if TYPE_CHECKING:
+    from trigger_platform.logs import Bounds
+
+__all__ = ["Cache", "Clock", "LogStore", "RetentionStore", "Scheduler", "TokenStore", "TriggerStore"]
 
 
 class TriggerStore(Protocol):
@@ -55,6 +59,40 @@ class LogStore(Protocol):
 
     def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None: ...
 
+    def list_page(
+        self,
+        tenant_id: UUID,
+        bounds: "Bounds",
+        trigger_id: UUID | None,
+        source: LogSource | None,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[EventLog]:
+        """Up to ``limit`` logs within ``bounds``, newest first, older than the ``before`` key."""
+        ...
+
+    def oldest_fired_at(
+        self, tenant_id: UUID, bounds: "Bounds", trigger_id: UUID | None, source: LogSource | None
+    ) -> datetime | None: ...
+
+    def aggregate(
+        self, tenant_id: UUID, bounds: "Bounds", active_after: datetime, trigger_id: UUID | None
+    ) -> list["AggregateRow"]:
+        """Counts per (trigger, source) within ``bounds``; active ones fired after ``active_after``."""
+        ...
+
+
+@dataclass(frozen=True)
+class AggregateRow:
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    active: int
+    total: int
+    last_fired_at: datetime
+    oldest_active: datetime | None
+    oldest: datetime
+
 
 class TokenStore(Protocol):
     def find_token(self, token_hash: bytes) -> tuple[bytes, UUID] | None:
@@ -86,3 +124,39 @@ class Scheduler(Protocol):
     def trigger_ids(self) -> set[UUID]:
         """Ids of every trigger that has a schedule (for reconciling drift)."""
         ...
+
+
+class Cache(Protocol):
+    """A short-lived cache of read results. Every method may raise CacheUnavailable."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, ttl_s: float) -> None: ...
+
+    def generation(self, tenant_id: UUID) -> int:
+        """A number that changes whenever the tenant gets a new log (part of every cache key)."""
+        ...
+
+    def bump_generation(self, tenant_id: UUID) -> None: ...
+
+
+class RetentionStore(Protocol):
+    def exclusive_run(self) -> AbstractContextManager[bool]:
+        """True inside the block when no other retention run holds the lock."""
+        ...
+
+    def ensure_partitions(self, hours: list[datetime]) -> int:
+        """Make sure a log partition exists for each hour; returns how many were created."""
+        ...
+
+    def partitions_ending_by(self, moment: datetime, limit: int) -> list[str]:
+        """Log partitions whose whole range lies before ``moment``, oldest first."""
+        ...
+
+    def drop_partition(self, name: str) -> int:
+        """Detach (without blocking writers) and drop a partition; returns the logs it held."""
+        ...
+
+    def purge_idempotency_keys(self, created_before: datetime, limit: int) -> int: ...
+
+    def purge_scheduled_fires(self, fired_before: datetime, limit: int) -> int: ...

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     database_statement_timeout_ms: int = Field(default=5000, ge=100)
     stage: str = "local"
 
+    # Redis for cached log reads; without it an in-process cache serves.
+    redis_url: str | None = None
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=0.25)
+    redis_backoff_s: float = Field(default=5.0, ge=0)
+
     # Where schedules live: EventBridge Scheduler on AWS, PostgreSQL for the local runtime and tests.
     scheduler_backend: Literal["eventbridge", "local"] = "local"
     # EventBridge Scheduler (names and ARNs come from template.yaml on AWS).

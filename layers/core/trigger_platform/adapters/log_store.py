@@ -7,10 +7,36 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from psycopg2 import sql
 from psycopg2.extras import Json
 
 from trigger_platform.adapters.postgres import Database
-from trigger_platform.models import EventLog
+from trigger_platform.logs import Bounds
+from trigger_platform.models import EventLog, LogSource
+from trigger_platform.ports import AggregateRow
+
+_LOG_COLUMNS = sql.SQL(
+    "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
+)
+
+
+def _where(
+    tenant_id: UUID, bounds: Bounds, trigger_id: UUID | None, source: LogSource | None
+) -> tuple[sql.Composable, list[Any]]:
+    """The tenant, time-window and filter conditions, each a fixed fragment with its parameter."""
+    clauses = [sql.SQL("tenant_id = %s"), sql.SQL("fired_at > %s")]
+    params: list[Any] = [tenant_id, bounds.after]
+    for fragment, value in (
+        ("fired_at <= %s", bounds.not_after),
+        ("fired_at >= %s", bounds.since),
+        ("fired_at < %s", bounds.until),
+        ("trigger_id = %s", trigger_id),
+        ("source = %s", source),
+    ):
+        if value is not None:
+            clauses.append(sql.SQL(fragment))
+            params.append(value)
+    return sql.SQL(" AND ").join(clauses), params
 
 
 class _KnownPartitions:
@@ -151,3 +177,50 @@ class PostgresLogStore:
             )
             row = cur.fetchone()
         return _log(row) if row else None
+
+    def list_page(
+        self,
+        tenant_id: UUID,
+        bounds: Bounds,
+        trigger_id: UUID | None,
+        source: LogSource | None,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[EventLog]:
+        where, params = _where(tenant_id, bounds, trigger_id, source)
+        if before is not None:
+            where = sql.SQL("{} AND (fired_at, id) < (%s, %s)").format(where)
+            params += list(before)
+        query = sql.SQL("SELECT {} FROM event_logs WHERE {} ORDER BY fired_at DESC, id DESC LIMIT %s").format(
+            _LOG_COLUMNS, where
+        )
+        with self._db.cursor() as cur:
+            cur.execute(query, [*params, limit])
+            return [_log(row) for row in cur.fetchall()]
+
+    def oldest_fired_at(
+        self, tenant_id: UUID, bounds: Bounds, trigger_id: UUID | None, source: LogSource | None
+    ) -> datetime | None:
+        where, params = _where(tenant_id, bounds, trigger_id, source)
+        with self._db.cursor() as cur:
+            cur.execute(sql.SQL("SELECT min(fired_at) FROM event_logs WHERE {}").format(where), params)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def aggregate(
+        self, tenant_id: UUID, bounds: Bounds, active_after: datetime, trigger_id: UUID | None
+    ) -> list[AggregateRow]:
+        where, params = _where(tenant_id, bounds, trigger_id, None)
+        query = sql.SQL(
+            """
+            SELECT trigger_id, trigger_type, source,
+                   count(*) FILTER (WHERE fired_at > %s), count(*), max(fired_at),
+                   min(fired_at) FILTER (WHERE fired_at > %s), min(fired_at)
+              FROM event_logs
+             WHERE {}
+             GROUP BY trigger_id, trigger_type, source
+            """
+        ).format(where)
+        with self._db.cursor() as cur:
+            cur.execute(query, [active_after, active_after, *params])
+            return [AggregateRow(*row) for row in cur.fetchall()]

@@ -68,6 +68,13 @@ def json_response(status: int, body: T, headers: dict[str, str] | None = None) -
     return Response(status, content_type="application/json", body=body, headers=headers)
 
 
+def cached_json_response(document: str, cache_status: str, headers: dict[str, str] | None = None) -> Response[str]:
+    """A JSON document the domain already serialised (perhaps from the cache), with ``X-Cache``."""
+    return Response(
+        200, content_type="application/json", body=document, headers={"X-Cache": cache_status, **(headers or {})}
+    )
+
+
 def manual_test_response(run: Callable[[], EventLog]) -> Response[ManualTestOutcome]:
     """Run a manual test and answer as the seed does: ``{"id", "status": "success"}``, or
     ``"status": "failed"`` with a reason and 503 when the log could not be written."""

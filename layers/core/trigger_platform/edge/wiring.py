@@ -2,13 +2,15 @@
 
 from functools import lru_cache
 
+from trigger_platform.adapters.cache import MemoryCache, RedisCache
 from trigger_platform.adapters.local_scheduler import LocalScheduler
 from trigger_platform.adapters.log_store import PostgresLogStore
 from trigger_platform.adapters.postgres import Database
+from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.adapters.token_store import PostgresTokenStore
 from trigger_platform.adapters.trigger_store import PostgresTriggerStore
 from trigger_platform.clock import Clock, SystemClock
-from trigger_platform.ports import Scheduler
+from trigger_platform.ports import Cache, Scheduler
 from trigger_platform.settings import get_settings
 
 _clock: Clock = SystemClock()
@@ -50,8 +52,20 @@ def token_store() -> PostgresTokenStore:
     return PostgresTokenStore(database())
 
 
+@lru_cache(maxsize=1)
+def cache() -> Cache:
+    settings = get_settings()
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, settings.redis_timeout_s, settings.redis_backoff_s)
+    return MemoryCache()
+
+
 def log_store() -> PostgresLogStore:
     return PostgresLogStore(database())
+
+
+def retention_store() -> PostgresRetentionStore:
+    return PostgresRetentionStore(database())
 
 
 def local_scheduler() -> LocalScheduler:

@@ -1,0 +1,36 @@
+"""GET /logs/aggregate: counts of the caller's logs by state, trigger and source (cached)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime
+
+from trigger_platform import logs
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import cached_json_response, make_resolver, tenant_id
+from trigger_platform.models import LogAggregate, LogState
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.get("/logs/aggregate")
+def aggregate_logs(
+    state: Annotated[LogState | None, Query()] = None,
+    trigger_id: Annotated[str | None, Query(max_length=36)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
+) -> Response[LogAggregate]:
+    query = logs.log_filter(state, trigger_id, None, since, None)
+    document, cache_status = logs.aggregate_logs(
+        tenant_id(app), query, wiring.log_store(), wiring.cache(), wiring.clock()
+    )
+    return cached_json_response(document, cache_status)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,55 @@
+"""GET /logs: the caller's event logs, newest first, a keyset page at a time (first pages cached)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime
+
+from trigger_platform import logs
+from trigger_platform.edge import wiring
+from trigger_platform.edge.http import cached_json_response, make_resolver, next_link, tenant_id
+from trigger_platform.models import LogOut, LogSource, LogState
+from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+app = make_resolver()
+logger = Logger()
+
+
+@app.get("/logs")
+def list_logs(
+    state: Annotated[
+        LogState | None, Query(description="active (< 2 h old) or archived (2-48 h); both by default")
+    ] = None,
+    trigger_id: Annotated[str | None, Query(max_length=36)] = None,
+    source: Annotated[LogSource | None, Query()] = None,
+    since: Annotated[AwareDatetime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="fired before (ISO-8601 with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response[list[LogOut]]:
+    query = logs.log_filter(state, trigger_id, source, since, until)
+    document, next_cursor, cache_status = logs.list_logs(
+        tenant_id(app), query, limit, cursor, wiring.log_store(), wiring.cache(), wiring.clock()
+    )
+    headers = {}
+    if next_cursor:
+        params: dict[str, Any] = {
+            "state": state,
+            "trigger_id": trigger_id,
+            "source": source,
+            "since": since,
+            "until": until,
+        }
+        link_query = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items() if v is not None}
+        headers["Link"] = next_link(app, {**link_query, "limit": str(limit), "cursor": next_cursor})
+    return cached_json_response(document, cache_status, headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
