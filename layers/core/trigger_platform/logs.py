@@ -33,6 +33,9 @@ from trigger_platform.ports import Cache, LogStore
 ACTIVE_FOR = timedelta(hours=2)
 RETAINED_FOR = timedelta(hours=48)
 CACHE_TTL = timedelta(seconds=30)
+#: Reads look this far past their own clock, for logs written by a function whose clock runs ahead;
+#: it also keeps the partitions made ahead of time out of every read.
+CLOCK_SKEW = timedelta(minutes=1)
 SOURCES: tuple[LogSource, ...] = ("scheduled", "api", "test")
 
 CacheStatus = Literal["hit", "miss", "bypass"]
@@ -66,10 +69,10 @@ class Bounds:
 
 def bounds(now: datetime, state: LogState | None, since: datetime | None, until: datetime | None) -> Bounds:
     if state == "active":
-        return Bounds(after=now - ACTIVE_FOR, since=since, until=until)
+        return Bounds(after=now - ACTIVE_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
     if state == "archived":
         return Bounds(after=now - RETAINED_FOR, not_after=now - ACTIVE_FOR, since=since, until=until)
-    return Bounds(after=now - RETAINED_FOR, since=since, until=until)
+    return Bounds(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,9 @@ def _cached(
     compute: Callable[[], tuple[str, datetime]],
     now: datetime,
 ) -> tuple[str, CacheStatus]:
-    """Cache-aside: the JSON ``compute`` returns is kept until the earlier of 30 s and the time it
-    says it stops being exact, under a key that changes when the tenant gets a new log."""
+    """Cache-aside: the JSON ``compute`` returns is kept for at most 30 s and served only while
+    ``now`` (the domain's clock) is before the moment it said it stops being exact, under a key
+    that changes when the tenant gets a new log."""
     try:
         generation = cache.generation(tenant_id)
         digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -150,15 +154,17 @@ def _cached(
         return compute()[0], "bypass"
     if hit is not None:
         try:
-            json.loads(hit)
-        except ValueError:
+            envelope = json.loads(hit)
+            exact_until = datetime.fromisoformat(envelope["exact_until"])
+            if now < exact_until:
+                return str(envelope["value"]), "hit"
+        except (ValueError, KeyError, TypeError):
             return compute()[0], "bypass"  # garbage in the cache is never served
-        return hit, "hit"
     value, exact_until = compute()
     ttl = min(CACHE_TTL, exact_until - now).total_seconds()
     if ttl > 0:
         try:
-            cache.set(key, value, ttl)
+            cache.set(key, json.dumps({"exact_until": exact_until.isoformat(), "value": value}), ttl)
         except CacheUnavailable:
             return value, "bypass"
     return value, "miss"

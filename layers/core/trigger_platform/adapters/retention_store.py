@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg2 import sql
 
+from trigger_platform.adapters.log_store import forget_known_partitions
 from trigger_platform.adapters.postgres import Database
 
 _LOCK_KEY = 7_242_002
@@ -93,6 +94,7 @@ class PostgresRetentionStore:
                 else:
                     cur.execute(sql.SQL("ALTER TABLE event_logs DETACH PARTITION {} CONCURRENTLY").format(table))
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        forget_known_partitions()
         return int(rows)
 
     def purge_idempotency_keys(self, created_before: datetime, limit: int) -> int:
