@@ -160,7 +160,7 @@ def test_testing_an_invalid_definition_is_422_and_logs_nothing(
     bad = {"type": "scheduled", "schedule": {"at": "2020-01-01T00:00:00+00:00"}}
     response = invoke("TestDefinitionFunction", api_event("test_definition", tenant, body=bad))
     assert response["statusCode"] == 422
-    assert stored_logs(database_url, source="test", trigger_type="scheduled") == []
+    assert stored_logs(database_url, tenant_id=tenant.id, source="test", trigger_type="scheduled") == []
 
 
 def test_testing_a_saved_trigger_fires_now_and_keeps_its_schedule(

@@ -46,6 +46,12 @@ def _next_fire_at(definition: AnyDefinition, now: datetime) -> datetime | None:
     return None
 
 
+def _whole_seconds(moment: datetime) -> datetime:
+    """Schedules count from whole seconds, as EventBridge reports scheduled times, so that a due
+    time it reports maps back onto the same step of an interval."""
+    return moment.replace(microsecond=0)
+
+
 def _has_schedule(trigger: Trigger) -> bool:
     return isinstance(trigger.definition, ScheduledDefinition)
 
@@ -53,9 +59,10 @@ def _has_schedule(trigger: Trigger) -> bool:
 def create_trigger(
     tenant_id: UUID, definition: AnyDefinition, store: TriggerStore, scheduler: Scheduler, clock: Clock
 ) -> Trigger:
-    now = clock.now()
+    moment = clock.now()
+    now = _whole_seconds(moment)
     trigger = Trigger(
-        id=new_id(now),
+        id=new_id(moment),
         tenant_id=tenant_id,
         definition=checked(definition, now),
         status="active",
@@ -102,7 +109,7 @@ def replace_trigger(
     current = get_trigger(tenant_id, trigger_id, store)
     if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(f"The trigger is at version {current.version}, not {expected_version}.")
-    now = clock.now()
+    now = _whole_seconds(clock.now())
     replacement = current.model_copy(
         update={
             "definition": checked(definition, now),
