@@ -1,5 +1,5 @@
-"""``python -m local.openapi``: write openapi.yaml, merged from the resolvers of the functions that
-template.yaml routes to — the handlers' own models are the contract."""
+"""``python -m local.openapi``: write openapi.yaml (and the docs function's copy), merged from the
+resolvers of the functions template.yaml routes to — the handlers' own models are the contract."""
 
 import json
 import sys
@@ -13,6 +13,28 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from local.template import load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Served by the docs function itself; not part of the API they describe.
+DOCS_PATHS = frozenset({"/docs", "/openapi.json"})
+SPEC_FILES = (PROJECT_ROOT / "openapi.yaml", PROJECT_ROOT / "functions" / "docs" / "openapi.json")
+
+
+def _as_answered(spec: dict[str, Any]) -> None:
+    """Fix what Powertools documents differently from what the API answers: every 422 is
+    problem+json (not Powertools' own body), and a 204 has no body at all."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operation in (op for ops in spec["paths"].values() for op in ops.values()):
+        response = operation["responses"].get("422")
+        if response and "application/json" in response.get("content", {}):
+            operation["responses"]["422"] = {
+                "description": "Invalid input; `errors` names each field",
+                "content": problem,
+            }
+        if "204" in operation["responses"]:
+            operation["responses"]["204"].pop("content", None)
+    schemas = spec["components"]["schemas"]
+    for name in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in json.dumps(spec["paths"]) + json.dumps(schemas):
+            schemas.pop(name, None)
 
 
 def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, Any]:
@@ -20,24 +42,40 @@ def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, 
     merge = OpenAPIMerge(
         title="Event Trigger Platform",
         version="1.0.0",
-        description="Create scheduled and API triggers, fire and test them, and read their event logs.",
-        servers=[Server(url="http://127.0.0.1:3000", description="local runtime (make dev)")],
+        description=(
+            "Create scheduled and API triggers, fire and test them, and read their event logs. "
+            "Every request needs `Authorization: Bearer <token>`; errors are RFC 9457 problem+json."
+        ),
+        servers=[Server(url=".", description="This API (relative to this document's URL)")],
         security_schemes={"bearerAuth": HTTPBearer(description="The tenant's API token")},
         security=[{"bearerAuth": []}],
         on_conflict="error",
     )
-    for logical_id in sorted({route.function.logical_id for route in template.routes}):
-        function = template.functions[logical_id]
-        merge.add_file(function.code_uri / "app.py")
+    api_functions = {route.function.logical_id for route in template.routes if route.path not in DOCS_PATHS}
+    for logical_id in sorted(api_functions):
+        merge.add_file(template.functions[logical_id].code_uri / "app.py")
     # Round-trip through Powertools' JSON rendering: plain types, aliases applied, no nulls.
-    return dict(json.loads(merge.get_openapi_json_schema()))
+    spec = dict(json.loads(merge.get_openapi_json_schema()))
+    _as_answered(spec)
+    return spec
 
 
-def render(spec: dict[str, Any]) -> str:
+def render_yaml(spec: dict[str, Any]) -> str:
     return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
 
 
+def render_json(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    spec = generate()
+    yaml_file, json_file = SPEC_FILES
+    yaml_file.write_text(render_yaml(spec))
+    json_file.write_text(render_json(spec))
+    print(f"wrote {yaml_file.name} and {json_file.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT / "openapi.yaml"
-    target.write_text(render(generate()))
-    print(f"wrote {target}")
+    sys.exit(main())

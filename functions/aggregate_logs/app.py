@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import cached_json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import cached_json_response, documented, make_resolver, problems, tenant_id
 from trigger_platform.models import LogAggregate, LogState
 
 app = make_resolver()
@@ -21,7 +21,11 @@ logger = Logger()
 # The body may come from the cache already serialised: documented here, not re-validated.
 @app.get(
     "/logs/aggregate",
-    responses={200: {"description": "Counts", "content": {"application/json": {"model": LogAggregate}}}},
+    summary="Count event logs",
+    responses={
+        **documented(200, LogAggregate, "Counts by state, trigger and source", {"X-Cache": "hit, miss or bypass"}),
+        **problems(401, 422, 503),
+    },
 )
 def aggregate_logs(
     state: Annotated[LogState | None, Query()] = None,

@@ -7,21 +7,36 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import etag, json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import (
+    BODY_PROBLEMS,
+    documented,
+    etag,
+    make_resolver,
+    model_response,
+    problems,
+    tenant_id,
+)
 from trigger_platform.models import TriggerCreated, TriggerDefinition, TriggerOut
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.post("/triggers")
-def create_trigger(definition: TriggerDefinition) -> Response[TriggerCreated]:
+@app.post(
+    "/triggers",
+    summary="Create a trigger",
+    responses={
+        **documented(201, TriggerCreated, "Created", {"ETag": "The trigger's version", "Location": "Its URL"}),
+        **problems(*BODY_PROBLEMS),
+    },
+)
+def create_trigger(definition: TriggerDefinition) -> Response[str]:
     trigger = triggers.create_trigger(
         tenant_id(app), definition.root, wiring.trigger_store(), wiring.scheduler(), wiring.clock()
     )
     logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
     body = TriggerCreated(id=trigger.id, trigger=TriggerOut.of(trigger))
-    return json_response(201, body, headers={"ETag": etag(trigger.version), "Location": f"/triggers/{trigger.id}"})
+    return model_response(201, body, headers={"ETag": etag(trigger.version), "Location": f"/triggers/{trigger.id}"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

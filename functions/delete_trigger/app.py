@@ -7,13 +7,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import make_resolver, tenant_id
+from trigger_platform.edge.http import make_resolver, problems, tenant_id
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.delete("/triggers/<trigger_id>")
+@app.delete(
+    "/triggers/<trigger_id>",
+    summary="Delete a trigger",
+    responses={204: {"description": "Deleted"}, **problems(401, 404, 503)},
+)
 def delete_trigger(trigger_id: str) -> Response[None]:
     triggers.delete_trigger(tenant_id(app), trigger_id, wiring.trigger_store(), wiring.scheduler())
     logger.info("trigger deleted", trigger_id=trigger_id)

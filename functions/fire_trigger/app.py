@@ -3,27 +3,44 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import BODY_PROBLEMS, documented, make_resolver, model_response, problems, tenant_id
 from trigger_platform.models import Fired
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.post("/triggers/<trigger_id>/fire")
+@app.post(
+    "/triggers/<trigger_id>/fire",
+    summary="Fire an api trigger",
+    responses={
+        **documented(
+            201, Fired, "Fired and logged", {"Idempotent-Replayed": "true when an earlier call's result is returned"}
+        ),
+        **problems(*BODY_PROBLEMS, 404, 409),
+    },
+)
 def fire_trigger(
     trigger_id: str,
     body: Annotated[
         dict[str, Any] | None, Body(description="Flat JSON object overlaid on the predefined payload")
     ] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
-) -> Any:
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Retries with the same key return the first result for 24 h",
+        ),
+    ] = None,
+) -> Response[str]:
     result = firing.fire_api_trigger(
         tenant_id(app),
         trigger_id,
@@ -36,7 +53,7 @@ def fire_trigger(
     )
     logger.info("trigger fired", trigger_id=trigger_id, log_id=str(result.log_id), replayed=result.replayed)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return json_response(201, Fired(id=result.log_id), headers=headers)
+    return model_response(201, Fired(id=result.log_id), headers=headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

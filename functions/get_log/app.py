@@ -7,16 +7,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import documented, make_resolver, model_response, problems, tenant_id
 from trigger_platform.models import LogOut
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.get("/logs/<log_id>")
-def get_log(log_id: str) -> Response[LogOut]:
-    return json_response(200, logs.get_log(tenant_id(app), log_id, wiring.log_store(), wiring.clock()))
+@app.get(
+    "/logs/<log_id>",
+    summary="Read an event log",
+    responses={**documented(200, LogOut, "The log"), **problems(401, 404, 503)},
+)
+def get_log(log_id: str) -> Response[str]:
+    return model_response(200, logs.get_log(tenant_id(app), log_id, wiring.log_store(), wiring.clock()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

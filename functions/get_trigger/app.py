@@ -7,17 +7,24 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import etag, json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import documented, etag, make_resolver, model_response, problems, tenant_id
 from trigger_platform.models import TriggerOut
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.get("/triggers/<trigger_id>")
-def get_trigger(trigger_id: str) -> Response[TriggerOut]:
+@app.get(
+    "/triggers/<trigger_id>",
+    summary="Read a trigger",
+    responses={
+        **documented(200, TriggerOut, "The trigger", {"ETag": "The trigger's version"}),
+        **problems(401, 404, 503),
+    },
+)
+def get_trigger(trigger_id: str) -> Response[str]:
     trigger = triggers.get_trigger(tenant_id(app), trigger_id, wiring.trigger_store())
-    return json_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
+    return model_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

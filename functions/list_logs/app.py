@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import cached_json_response, make_resolver, next_link, tenant_id
+from trigger_platform.edge.http import cached_json_response, documented, make_resolver, next_link, problems, tenant_id
 from trigger_platform.models import LogOut, LogSource, LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -23,7 +23,16 @@ logger = Logger()
 # The body may come from the cache already serialised: documented here, not re-validated.
 @app.get(
     "/logs",
-    responses={200: {"description": "Logs, newest first", "content": {"application/json": {"model": list[LogOut]}}}},
+    summary="List event logs",
+    responses={
+        **documented(
+            200,
+            list[LogOut],
+            "Logs, newest first",
+            {"Link": 'The next page: <url>; rel="next"', "X-Cache": "hit, miss or bypass"},
+        ),
+        **problems(401, 422, 503),
+    },
 )
 def list_logs(
     state: Annotated[

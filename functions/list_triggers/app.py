@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import json_response, make_resolver, next_link, tenant_id
+from trigger_platform.edge.http import documented, make_resolver, model_response, next_link, problems, tenant_id
 from trigger_platform.models import TriggerOut
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -18,16 +18,23 @@ app = make_resolver()
 logger = Logger()
 
 
-@app.get("/triggers")
+@app.get(
+    "/triggers",
+    summary="List triggers",
+    responses={
+        **documented(200, list[TriggerOut], "A page of triggers", {"Link": 'The next page: <url>; rel="next"'}),
+        **problems(401, 422, 503),
+    },
+)
 def list_triggers(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> Response[list[TriggerOut]]:
+) -> Response[str]:
     page = triggers.list_triggers(tenant_id(app), wiring.trigger_store(), limit, cursor)
     headers = {}
     if page.next_cursor:
         headers["Link"] = next_link(app, {"limit": str(limit), "cursor": page.next_cursor})
-    return json_response(200, [TriggerOut.of(t) for t in page.triggers], headers=headers)
+    return model_response(200, [TriggerOut.of(t) for t in page.triggers], headers=headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

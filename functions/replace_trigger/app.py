@@ -10,19 +10,38 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import etag, expected_version, json_response, make_resolver, tenant_id
+from trigger_platform.edge.http import (
+    BODY_PROBLEMS,
+    documented,
+    etag,
+    expected_version,
+    make_resolver,
+    model_response,
+    problems,
+    tenant_id,
+)
 from trigger_platform.models import TriggerDefinition, TriggerOut
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.put("/triggers/<trigger_id>")
+@app.put(
+    "/triggers/<trigger_id>",
+    summary="Replace a trigger's definition",
+    responses={
+        **documented(200, TriggerOut, "The new definition", {"ETag": "The trigger's new version"}),
+        **problems(*BODY_PROBLEMS, 404, 412),
+    },
+)
 def replace_trigger(
     trigger_id: str,
     definition: TriggerDefinition,
-    if_match: Annotated[str | None, Header(alias="If-Match", max_length=64)] = None,
-) -> Response[TriggerOut]:
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", max_length=64, description='The ETag (version) the edit is based on, e.g. "3"'),
+    ] = None,
+) -> Response[str]:
     trigger = triggers.replace_trigger(
         tenant_id(app),
         trigger_id,
@@ -33,7 +52,7 @@ def replace_trigger(
         expected_version(if_match),
     )
     logger.info("trigger replaced", trigger_id=str(trigger.id), version=trigger.version)
-    return json_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
+    return model_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -7,15 +7,33 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import make_resolver, manual_test_response, tenant_id
+from trigger_platform.edge.http import (
+    BODY_PROBLEMS,
+    documented,
+    make_resolver,
+    manual_test_response,
+    problems,
+    tenant_id,
+)
 from trigger_platform.models import ManualTestOutcome, TriggerDefinition
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.post("/triggers/test")
-def test_definition(definition: TriggerDefinition) -> Response[ManualTestOutcome]:
+@app.post(
+    "/triggers/test",
+    summary="Test a definition without saving it",
+    responses={
+        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
+        **problems(*BODY_PROBLEMS),
+        503: {
+            "description": "Could not fire: status failed, with a reason",
+            "content": {"application/json": {"model": ManualTestOutcome}},
+        },
+    },
+)
+def test_definition(definition: TriggerDefinition) -> Response[str]:
     tenant = tenant_id(app)
     return manual_test_response(
         lambda: firing.test_definition(tenant, definition.root, wiring.log_store(), wiring.cache(), wiring.clock())

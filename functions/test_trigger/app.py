@@ -7,15 +7,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import make_resolver, manual_test_response, tenant_id
+from trigger_platform.edge.http import documented, make_resolver, manual_test_response, problems, tenant_id
 from trigger_platform.models import ManualTestOutcome
 
 app = make_resolver()
 logger = Logger()
 
 
-@app.post("/triggers/<trigger_id>/test")
-def test_trigger(trigger_id: str) -> Response[ManualTestOutcome]:
+@app.post(
+    "/triggers/<trigger_id>/test",
+    summary="Test a saved trigger now",
+    responses={
+        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
+        **problems(401, 404),
+        503: {
+            "description": "Could not fire: status failed, with a reason",
+            "content": {"application/json": {"model": ManualTestOutcome}},
+        },
+    },
+)
+def test_trigger(trigger_id: str) -> Response[str]:
     tenant = tenant_id(app)
     return manual_test_response(
         lambda: firing.test_trigger(

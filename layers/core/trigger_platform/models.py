@@ -203,10 +203,13 @@ class TriggerOut(BaseModel):
         definition = trigger.definition
         details: ScheduledDetails | ApiDetails
         if isinstance(definition, ScheduledDefinition):
-            details = ScheduledDetails(schedule=definition.schedule, next_fire_at=trigger.next_fire_at)
+            details = ScheduledDetails.model_construct(schedule=definition.schedule, next_fire_at=trigger.next_fire_at)
         else:
-            details = ApiDetails(endpoint=f"/triggers/{trigger.id}/fire", payload_schema=definition.schema_in_force)
-        return cls(
+            details = ApiDetails.model_construct(
+                endpoint=f"/triggers/{trigger.id}/fire", payload_schema=definition.schema_in_force
+            )
+        # Built from validated parts: constructing skips validating them a second time.
+        return cls.model_construct(
             id=trigger.id,
             type=definition.type,
             name=definition.name,

@@ -9,18 +9,22 @@ from psycopg2.extras import Json
 
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.models import Trigger, TriggerStatus
+from trigger_platform.payloads import STORED
 
 
 def _trigger(row: tuple[Any, ...]) -> Trigger:
-    return Trigger(
-        id=row[0],
-        tenant_id=row[1],
-        definition=row[2],
-        status=row[3],
-        version=row[4],
-        next_fire_at=row[5],
-        created_at=row[6],
-        updated_at=row[7],
+    return Trigger.model_validate(
+        {
+            "id": row[0],
+            "tenant_id": row[1],
+            "definition": row[2],
+            "status": row[3],
+            "version": row[4],
+            "next_fire_at": row[5],
+            "created_at": row[6],
+            "updated_at": row[7],
+        },
+        context={STORED: True},
     )
 
 

@@ -4,7 +4,7 @@ the caller's tenant from the authorizer, and the helpers for ETag and Link heade
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic import BaseModel, Field
 
 from trigger_platform.errors import (
     Conflict,
@@ -25,8 +26,6 @@ from trigger_platform.errors import (
     Unauthenticated,
 )
 from trigger_platform.models import UNION_TAGS, EventLog, ManualTestOutcome
-
-T = TypeVar("T")
 
 MAX_BODY_BYTES = 64 * 1024
 PROBLEM_JSON = "application/problem+json"
@@ -63,9 +62,72 @@ def problem(
     return Response(int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
 
 
-def json_response(status: int, body: T, headers: dict[str, str] | None = None) -> Response[T]:
-    """A JSON response; Powertools serialises (and documents) the body model."""
-    return Response(status, content_type="application/json", body=body, headers=headers)
+def model_response(status: int, body: BaseModel | list[Any], headers: dict[str, str] | None = None) -> Response[str]:
+    """A JSON response serialised once, by pydantic-core; the route documents the model with
+    ``documented`` (Powertools would otherwise validate and serialise the body again)."""
+    if isinstance(body, BaseModel):
+        document = body.__pydantic_serializer__.to_json(body)
+    else:
+        document = b"[" + b",".join(item.__pydantic_serializer__.to_json(item) for item in body) + b"]"
+    return Response(status, content_type="application/json", body=document.decode(), headers=headers)
+
+
+class ProblemField(BaseModel):
+    field: str = Field(description="Dotted path of the offending input (a body key, query parameter or header)")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is shaped."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] | None = Field(default=None, description="Present for validation failures")
+
+
+_PROBLEM_TEXT = {
+    400: "The body is not valid JSON",
+    401: "Missing or invalid bearer token",
+    404: "No such resource for this tenant",
+    409: "The resource is not in a state that allows this",
+    412: "If-Match names a version that is not the current one",
+    413: "The body is over 64 KiB",
+    415: "The body is not application/json",
+    422: "Invalid input; `errors` names each field",
+    503: "A dependency is unavailable; retry after Retry-After seconds",
+}
+
+
+_PROBLEM_HEADERS = {
+    401: ("WWW-Authenticate", "Bearer"),
+    503: ("Retry-After", "Seconds to wait before retrying"),
+}
+
+
+def problems(*statuses: int) -> dict[int, Any]:
+    """The ``responses`` entries documenting the problem+json errors a route can answer with."""
+    documented_problems: dict[int, Any] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"description": _PROBLEM_TEXT[status], "content": {PROBLEM_JSON: {"model": Problem}}}
+        if status in _PROBLEM_HEADERS:
+            name, text = _PROBLEM_HEADERS[status]
+            entry["headers"] = {name: {"description": text, "schema": {"type": "string"}}}
+        documented_problems[status] = entry
+    return documented_problems
+
+
+#: Errors any route with a JSON body can give, on top of its own.
+BODY_PROBLEMS = (400, 401, 413, 415, 422, 503)
+
+
+def documented(status: int, model: Any, description: str, headers: dict[str, str] | None = None) -> dict[int, Any]:
+    """The ``responses`` entry that documents a route's success body (and response headers)."""
+    entry: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        entry["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()}
+    return {status: entry}
 
 
 def cached_json_response(document: str, cache_status: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -75,15 +137,15 @@ def cached_json_response(document: str, cache_status: str, headers: dict[str, st
     )
 
 
-def manual_test_response(run: Callable[[], EventLog]) -> Response[ManualTestOutcome]:
+def manual_test_response(run: Callable[[], EventLog]) -> Response[str]:
     """Run a manual test and answer as the seed does: ``{"id", "status": "success"}``, or
     ``"status": "failed"`` with a reason and 503 when the log could not be written."""
     try:
         log = run()
     except ServiceUnavailable as unavailable:
         failed = ManualTestOutcome(id=None, status="failed", reason=unavailable.detail)
-        return json_response(503, failed, headers={"Retry-After": str(unavailable.retry_after_s)})
-    return json_response(201, ManualTestOutcome(id=log.id, status="success"))
+        return model_response(503, failed, headers={"Retry-After": str(unavailable.retry_after_s)})
+    return model_response(201, ManualTestOutcome(id=log.id, status="success"))
 
 
 def strict_json_loads(text: str) -> Any:

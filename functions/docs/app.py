@@ -1,0 +1,44 @@
+"""GET /docs (Swagger UI) and GET /openapi.json (the contract), without auth.
+
+The page works offline: Swagger UI's script and styles, shipped inside Powertools, are inlined, so
+the browser asks no other host. The spec is openapi.yaml as JSON, written beside this file by
+``make openapi``.
+"""
+
+from pathlib import Path
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+app = APIGatewayRestResolver()
+logger = Logger()
+
+SPEC = (Path(__file__).parent / "openapi.json").read_text()
+_ASSETS = Path(swagger_ui.__file__).parent
+PAGE = generate_swagger_html(
+    SPEC,
+    swagger_js=(_ASSETS / "swagger-ui-bundle.min.js").read_text(),
+    swagger_css=(_ASSETS / "swagger-ui.min.css").read_text(),
+    swagger_base_url="",
+    oauth2_config=None,
+    persist_authorization=True,
+)
+
+
+@app.get("/openapi.json")
+def openapi_document() -> Response[str]:
+    return Response(200, content_type="application/json", body=SPEC)
+
+
+@app.get("/docs")
+def swagger_page() -> Response[str]:
+    return Response(200, content_type="text/html; charset=utf-8", body=PAGE)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
