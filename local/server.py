@@ -116,8 +116,14 @@ class LocalApi:
         response = responses.get(kind) or responses.get(fallback_kind) or GatewayResponse(0, {}, "")
         status = response.status or defaults.get(kind, 500)
         body = gateway_body(response, message) if response.body else json.dumps({"message": message})
-        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), *response.headers.items()]
-        return Reply(status, headers, body.encode())
+        headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id, **response.headers}
+        return Reply(status, list(headers.items()), body.encode())
+
+    def refuse_body(self, length: int) -> Reply:
+        """A body API Gateway would not take (too large, or a Content-Length that is no number)."""
+        if length > GATEWAY_MAX_BODY:
+            return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", str(uuid.uuid4()))
+        return self._gateway_reply("BAD_REQUEST_BODY", "Invalid Content-Length", str(uuid.uuid4()))
 
     def _match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route in self.template.routes:
@@ -254,9 +260,16 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
 
         def _serve(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            reply = api.handle(self.command, self.path, list(self.headers.items()), body)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= GATEWAY_MAX_BODY:
+                self.close_connection = True
+                reply = api.refuse_body(length)
+            else:
+                body = self.rfile.read(length) if length else b""
+                reply = api.handle(self.command, self.path, list(self.headers.items()), body)
             self.send_response(reply.status)
             for name, value in reply.headers:
                 if name.lower() not in ("content-length", "connection"):
@@ -267,7 +280,8 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
                 self.wfile.write(reply.body)
             log.info("%s %s %d %.1fms", self.command, self.path, reply.status, (time.perf_counter() - started) * 1000)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+        # Every method reaches the router: API Gateway answers unknown ones itself, and so does this.
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve  # noqa: N815
 
         def log_message(self, format: str, *args: Any) -> None:
             """Requests are logged once, by _serve, with their status and duration."""

@@ -7,12 +7,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import cached_json_response, documented, make_resolver, problems, tenant_id
-from trigger_platform.models import LogAggregate, LogState
+from trigger_platform.ids import ID_PATTERN
+from trigger_platform.models import IsoDateTime, LogAggregate, LogState
 
 app = make_resolver()
 logger = Logger()
@@ -29,8 +29,8 @@ logger = Logger()
 )
 def aggregate_logs(
     state: Annotated[LogState | None, Query()] = None,
-    trigger_id: Annotated[str | None, Query(max_length=36)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
+    trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, None, since, None)
     document, cache_status = logs.aggregate_logs(

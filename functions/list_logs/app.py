@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import cached_json_response, documented, make_resolver, next_link, problems, tenant_id
-from trigger_platform.models import LogOut, LogSource, LogState
+from trigger_platform.ids import ID_PATTERN
+from trigger_platform.models import IsoDateTime, LogOut, LogSource, LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 app = make_resolver()
@@ -38,12 +38,14 @@ def list_logs(
     state: Annotated[
         LogState | None, Query(description="active (< 2 h old) or archived (2-48 h); both by default")
     ] = None,
-    trigger_id: Annotated[str | None, Query(max_length=36)] = None,
+    trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     source: Annotated[LogSource | None, Query()] = None,
-    since: Annotated[AwareDatetime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="fired before (ISO-8601 with offset)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="fired before (ISO-8601 with offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=logs.LOG_CURSOR_PATTERN, description="From the previous page's Link")
+    ] = None,
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, source, since, until)
     document, next_cursor, cache_status = logs.list_logs(

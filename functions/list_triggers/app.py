@@ -12,7 +12,7 @@ from trigger_platform import triggers
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import documented, make_resolver, model_response, next_link, problems, tenant_id
 from trigger_platform.models import TriggerOut
-from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from trigger_platform.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
 
 app = make_resolver()
 logger = Logger()
@@ -28,7 +28,7 @@ logger = Logger()
 )
 def list_triggers(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="From the previous page's Link")] = None,
 ) -> Response[str]:
     page = triggers.list_triggers(tenant_id(app), wiring.trigger_store(), limit, cursor)
     headers = {}

@@ -12,6 +12,7 @@ from trigger_platform import triggers
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import (
     BODY_PROBLEMS,
+    IF_MATCH_PATTERN,
     documented,
     etag,
     expected_version,
@@ -39,7 +40,9 @@ def replace_trigger(
     definition: TriggerDefinition,
     if_match: Annotated[
         str | None,
-        Header(alias="If-Match", max_length=64, description='The ETag (version) the edit is based on, e.g. "3"'),
+        Header(
+            alias="If-Match", pattern=IF_MATCH_PATTERN, description='The ETag (version) the edit is based on, e.g. "3"'
+        ),
     ] = None,
 ) -> Response[str]:
     trigger = triggers.replace_trigger(

@@ -19,7 +19,7 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER, allow_nan=False),
     st.text(max_size=50).filter(lambda s: "\x00" not in s),
 )
 keys = st.text(min_size=1, max_size=20).filter(lambda s: "\x00" not in s)

@@ -4,6 +4,9 @@ import os
 import uuid
 from datetime import datetime
 
+#: The textual form of an id, for documenting query parameters that take one.
+ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
 
 def new_id(at: datetime) -> uuid.UUID:
     """A UUIDv7 (RFC 9562) whose 48-bit prefix is ``at`` in Unix milliseconds."""

@@ -6,7 +6,6 @@ has run. Cached answers expire before any log they contain could change state.
 """
 
 import base64
-import binascii
 import contextlib
 import hashlib
 import json
@@ -28,6 +27,7 @@ from trigger_platform.models import (
     StateCounts,
     TriggerCounts,
 )
+from trigger_platform.pagination import unbase64
 from trigger_platform.ports import Cache, LogStore
 
 ACTIVE_FOR = timedelta(hours=2)
@@ -97,9 +97,10 @@ def log_filter(
         parsed = parse_id(trigger_id)
         if parsed is None:
             raise InvalidInput("The filter is not valid.", errors=[FieldError("trigger_id", "must be a trigger id")])
-    if since and until and until <= since:
-        raise InvalidInput("The filter is not valid.", errors=[FieldError("until", "must be after since")])
-    return LogFilter(state, parsed, source, since, until)
+    # In UTC: PostgreSQL takes offsets up to ±15:59 only, ISO-8601 allows more.
+    return LogFilter(
+        state, parsed, source, since.astimezone(UTC) if since else None, until.astimezone(UTC) if until else None
+    )
 
 
 def log_out(log: EventLog, now: datetime) -> LogOut:
@@ -111,25 +112,26 @@ def log_out(log: EventLog, now: datetime) -> LogOut:
 
 # Cursors ---------------------------------------------------------------------------------------
 
-_LOG_CURSOR_VERSION = b"\x02"
+#: A log cursor: the (fired_at, id) of the last log seen, base64url without padding. Any string of
+#: this shape is a valid position.
+LOG_CURSOR_PATTERN = r"^[A-Za-z0-9_-]{32}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS_RANGE = (
+    int((datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) / timedelta(microseconds=1)),
+    int((datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) / timedelta(microseconds=1)),
+)
 
 
 def encode_log_cursor(log: EventLog) -> str:
-    micros = int(log.fired_at.timestamp() * 1_000_000)
-    raw = _LOG_CURSOR_VERSION + micros.to_bytes(8, "big", signed=True) + log.id.bytes
+    micros = (log.fired_at - _EPOCH) // timedelta(microseconds=1)
+    raw = micros.to_bytes(8, "big", signed=True) + log.id.bytes
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def decode_log_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 25 or raw[:1] != _LOG_CURSOR_VERSION:
-        raise InvalidInput("The cursor is not one this API issued.", errors=[FieldError("cursor", "invalid cursor")])
-    micros = int.from_bytes(raw[1:9], "big", signed=True)
-    fired_at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-    return fired_at, UUID(bytes=raw[9:])
+    raw = unbase64(cursor, 24)
+    micros = min(max(int.from_bytes(raw[:8], "big", signed=True), _MICROS_RANGE[0]), _MICROS_RANGE[1])
+    return _EPOCH + timedelta(microseconds=micros), UUID(bytes=raw[8:])
 
 
 # Caching ---------------------------------------------------------------------------------------

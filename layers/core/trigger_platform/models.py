@@ -4,16 +4,20 @@ Shape rules live here; rules that depend on the current time (an ``at`` in the p
 ``schedules.py`` because a model cannot see the clock.
 """
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
+from zoneinfo import available_timezones
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
+    JsonValue,
     Field,
     RootModel,
     Tag,
@@ -35,14 +39,24 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
 def _iso_string(value: Any) -> Any:
-    """Times must be ISO-8601 strings: a bare number would be read as Unix seconds without asking."""
-    if not isinstance(value, str | datetime):
+    """Times must be ISO-8601 strings: pydantic would read a number, or a numeric string, as Unix
+    seconds without asking. They are kept in UTC (PostgreSQL takes offsets up to ±15:59 only)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
         raise ValueError("must be an ISO-8601 date-time string with a UTC offset")
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_string)]
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_string), AfterValidator(_in_utc)]
 
 
 class RecurrenceBounds(StrictModel):
@@ -74,7 +88,13 @@ class CronSchedule(RecurrenceBounds):
     """Recurring by a standard 5-field cron expression, read in an IANA time zone."""
 
     cron: str = Field(min_length=9, max_length=200, examples=["0 9 * * MON-FRI"])
-    timezone: str = Field(default="UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
+    timezone: str = Field(
+        default="UTC",
+        min_length=1,
+        max_length=64,
+        examples=["Europe/Berlin"],
+        json_schema_extra={"enum": list[JsonValue](sorted(available_timezones()))},
+    )
 
 
 def _schedule_kind(value: Any) -> str | None:

@@ -26,16 +26,15 @@ Scalar = str | int | float | bool | None
 
 
 def check_scalar(value: Any) -> Scalar:
-    """Accept one JSON scalar within the limits; say plainly what is wrong otherwise."""
+    """Accept one JSON scalar within the limits; say plainly what is wrong otherwise.
+
+    Numbers must lie within ±(2^53 - 1): beyond it JSON numbers lose precision in most clients,
+    and PostgreSQL hands a large float back as an integer of hundreds of digits."""
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"integers must be within ±{MAX_SAFE_INTEGER}")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("numbers must be finite")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"numbers must be finite and within ±{MAX_SAFE_INTEGER}")
         return value
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
@@ -63,15 +62,21 @@ def check_flat_payload(payload: dict[str, Scalar], info: ValidationInfo) -> dict
     return payload
 
 
+def _check_value(value: Any, info: ValidationInfo) -> Scalar:
+    if info.context and info.context.get(STORED):
+        return value  # type: ignore[no-any-return]  # checked when it was accepted
+    return check_scalar(value)
+
+
 PayloadValue = Annotated[
     Scalar,
-    BeforeValidator(check_scalar),
+    BeforeValidator(_check_value),
     WithJsonSchema(
         {
             "anyOf": [
                 {"type": "string", "maxLength": MAX_STRING_LENGTH},
                 {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
-                {"type": "number"},
+                {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
                 {"type": "boolean"},
                 {"type": "null"},
             ]
@@ -91,7 +96,7 @@ FlatPayload = Annotated[
             "additionalProperties": {
                 "anyOf": [
                     {"type": "string", "maxLength": MAX_STRING_LENGTH},
-                    {"type": "number"},
+                    {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
                     {"type": "boolean"},
                     {"type": "null"},
                 ]

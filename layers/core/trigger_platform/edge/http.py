@@ -2,7 +2,7 @@
 the caller's tenant from the authorizer, and the helpers for ETag and Link headers."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from trigger_platform.errors import (
@@ -169,6 +170,12 @@ def strict_json_loads(text: str) -> Any:
         raise MalformedJson("JSON nested too deeply") from exc
     if parsed is not None and not isinstance(parsed, dict):
         raise NotAnObject
+    if "\\u0000" in text or "\x00" in text:
+        raise MalformedJson("NUL characters are not accepted")
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedJson("a string holds an unpaired surrogate (invalid Unicode)") from exc
     return parsed
 
 
@@ -188,9 +195,32 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     return FieldError(path, str(error.get("msg", "is not valid")).removeprefix("Value error, "))
 
 
+class ProblemResolver(APIGatewayRestResolver):
+    """Refuses bodies that are not JSON before Powertools tries to read them as forms."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if event.get("body") and content_type not in ("application/json", "") and not content_type.endswith("+json"):
+            return problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+        return super().resolve(event, context)
+
+
+def problem_proxy_response(status: HTTPStatus, detail: str) -> dict[str, Any]:
+    """A problem+json API Gateway proxy response, for answers given before routing."""
+    body = {"type": "about:blank", "title": status.phrase, "status": int(status), "detail": detail}
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
 def make_resolver() -> APIGatewayRestResolver:
     """A resolver with request validation on and every failure shaped as problem+json."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
+    app = ProblemResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
@@ -240,6 +270,10 @@ def tenant_id(app: APIGatewayRestResolver) -> UUID:
         return UUID(str(context["tenant_id"]))
     except (KeyError, ValueError) as exc:
         raise Unauthenticated("The request carries no authenticated tenant.") from exc
+
+
+#: An ETag this API issues ("3", W/"3") or *.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
 
 
 def etag(version: int) -> str:
