@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint fmt migrate bench openapi clean
+.PHONY: dev test lint fmt migrate bench openapi fuzz clean
 
 $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+
+fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -p no:randomly -q
 
 openapi: $(INSTALLED)  ## regenerate openapi.yaml from the handlers' models
 	POWERTOOLS_SERVICE_NAME=trigger-platform $(BIN)/python -m local.openapi

@@ -280,8 +280,12 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
                 self.wfile.write(reply.body)
             log.info("%s %s %d %.1fms", self.command, self.path, reply.status, (time.perf_counter() - started) * 1000)
 
-        # Every method reaches the router: API Gateway answers unknown ones itself, and so does this.
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve  # noqa: N815
+        def __getattr__(self, name: str) -> Any:
+            # Every method (QUERY, TRACE, …) reaches the router, which answers unknown ones as
+            # API Gateway does, instead of http.server's 501 page.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Requests are logged once, by _serve, with their status and duration."""

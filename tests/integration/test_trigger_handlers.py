@@ -80,7 +80,6 @@ def test_at_schedule_with_offset_and_optional_name_is_accepted(invoke: Invoke, t
         ({"type": "api", "payload": {f"k{i}": i for i in range(101)}}, "payload"),
         ({"type": "api", "payload": {"k": "x" * 5000}}, "payload.k"),
         ({"type": "api", "payload": {"big": 2**60}}, "payload.big"),
-
         ({"type": "api", "payload": "flat"}, "payload"),
         ({"type": "api", "name": ""}, "name"),
         ({"type": "api", "surprise": 1}, "surprise"),

@@ -17,8 +17,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Discriminator,
-    JsonValue,
     Field,
+    JsonValue,
     RootModel,
     Tag,
 )
