@@ -83,8 +83,9 @@ def main() -> int:
     print(f"  API:   {base}", flush=True)
     if any(route.path == "/docs" for route in template.routes):
         print(f"  Docs:  {base}/docs", flush=True)
+    print(f'  Try:   TOKEN=<the token below>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
+    # The token is the banner's last line; nothing logged after it ever repeats it.
     print(f"  Token: {token}", flush=True)
-    print(f'  Try:   curl -H "Authorization: Bearer {token}" {base}/triggers', flush=True)
     for loop in loops:
         loop.start()
     try:

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -69,10 +70,12 @@ class Runtime:
 
 
 def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) -> Runtime:
-    """Start ``python -m local`` and wait for its banner, which ends with the token to use."""
+    """Start ``python -m local`` and wait for its banner, which ends with the token to use.
+    Everything it prints afterwards (handler logs on stdout, request logs on stderr) goes to
+    ``log_path``, drained continuously so a busy runtime never blocks on a full pipe."""
     port = free_port()
     full_env = {**os.environ, "PORT": str(port), **env}
-    log = log_path.open("w")
+    log = log_path.open("a")
     process = subprocess.Popen(
         [sys.executable, "-m", "local"], cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log, text=True
     )
@@ -89,7 +92,15 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
     if not token:
         process.kill()
         raise RuntimeError(f"local runtime did not start: {log_path.read_text()[-3000:]}")
+    threading.Thread(target=_drain, args=(process.stdout, log_path), daemon=True).start()
     return Runtime(process, f"http://127.0.0.1:{port}", log_path, token)
+
+
+def _drain(stream: Any, log_path: Path) -> None:
+    with log_path.open("a") as sink:
+        for line in stream:
+            sink.write(line)
+            sink.flush()
 
 
 def stop_runtime(runtime: Runtime) -> None:

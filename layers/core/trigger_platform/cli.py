@@ -10,6 +10,7 @@ import sys
 from trigger_platform.auth import create_tenant_with_token, token_hash
 from trigger_platform.edge import wiring
 from trigger_platform.migrations import migrate
+from trigger_platform.reconcile import reconcile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     create = commands.add_parser("create-tenant", help="create a tenant (or reuse it) and print a new token once")
     create.add_argument("name")
     commands.add_parser("revoke-token", help="revoke a token read from standard input (never from argv)")
+    drift = commands.add_parser("reconcile", help="list and repair drift between triggers and schedules")
+    drift.add_argument("--dry-run", action="store_true", help="only list the drift")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -28,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create-tenant":
         tenant_id, token = create_tenant_with_token(args.name, wiring.token_store())
         print(f"tenant {args.name} ({tenant_id})\ntoken (shown once, store it now): {token}")
+        return 0
+    if args.command == "reconcile":
+        found = reconcile(wiring.trigger_store(), wiring.scheduler(), repair=not args.dry_run)
+        print(f"missing schedules: {len(found.missing)}, orphaned schedules: {len(found.orphaned)}")
+        for trigger_id in found.missing:
+            print(f"  missing  {trigger_id}" + ("  (re-created)" if found.repaired else ""))
+        for trigger_id in found.orphaned:
+            print(f"  orphaned {trigger_id}" + ("  (deleted)" if found.repaired else ""))
         return 0
     token = getpass.getpass("token to revoke: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     if wiring.token_store().revoke(token_hash(token)):

@@ -33,7 +33,8 @@ def check_scalar(value: Any) -> Scalar:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > MAX_SAFE_INTEGER:
+        # The range check comes first: math.isfinite overflows on a huge int.
+        if abs(value) > MAX_SAFE_INTEGER or not math.isfinite(value):
             raise ValueError(f"numbers must be finite and within ±{MAX_SAFE_INTEGER}")
         return value
     if isinstance(value, str):

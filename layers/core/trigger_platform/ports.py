@@ -35,6 +35,10 @@ class TriggerStore(Protocol):
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool: ...
 
+    def live_scheduled(self) -> list[Trigger]:
+        """Every tenant's scheduled triggers that still have fires ahead (operator use only)."""
+        ...
+
     def record_fire(
         self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
     ) -> None:

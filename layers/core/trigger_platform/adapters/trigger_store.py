@@ -126,6 +126,17 @@ class PostgresTriggerStore:
             row = cur.fetchone()
         return _trigger(row) if row else None
 
+    def live_scheduled(self) -> list[Trigger]:
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                SELECT id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
+                  FROM triggers
+                 WHERE type = 'scheduled' AND status = 'active'
+                """
+            )
+            return [_trigger(row) for row in cur.fetchall()]
+
     def record_fire(
         self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
     ) -> None:

@@ -168,6 +168,10 @@ def strict_json_loads(text: str) -> Any:
         parsed = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except RecursionError as exc:
         raise MalformedJson("JSON nested too deeply") from exc
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise MalformedJson("a number is too long") from exc
     if parsed is not None and not isinstance(parsed, dict):
         raise NotAnObject
     if "\\u0000" in text or "\x00" in text:
