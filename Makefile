@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint fmt migrate bench openapi fuzz clean
+.PHONY: dev test lint fmt migrate bench openapi fuzz chaos clean
 
 $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ clean:
 
 fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -p no:randomly -q
+
+chaos: $(INSTALLED)  ## the crash loop, longer: CRASH_ITERATIONS kills of the local runtime
+	CRASH_ITERATIONS=$${CRASH_ITERATIONS:-50} $(BIN)/python -m pytest tests/e2e/test_crash.py -q
 
 openapi: $(INSTALLED)  ## regenerate openapi.yaml from the handlers' models
 	POWERTOOLS_SERVICE_NAME=trigger-platform $(BIN)/python -m local.openapi
