@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint fmt migrate bench openapi fuzz chaos clean
+.PHONY: dev test lint audit fmt migrate bench openapi fuzz chaos clean
 
 $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+
+audit: $(INSTALLED)  ## bandit over our code, pip-audit over the layer's dependencies
+	$(BIN)/bandit -q -r layers/core/trigger_platform functions local
+	$(BIN)/pip-audit -r layers/core/requirements.txt --progress-spinner off
 
 fmt: $(INSTALLED)
 	$(BIN)/ruff format .

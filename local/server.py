@@ -109,7 +109,7 @@ class LocalApi:
             "UNAUTHORIZED": 401,
             "ACCESS_DENIED": 403,
             "AUTHORIZER_FAILURE": 500,
-            "MISSING_AUTHENTICATION_TOKEN": 403,
+            "MISSING_AUTHENTICATION_TOKEN": 403,  # a gateway response type  # nosec B105
             "REQUEST_TOO_LARGE": 413,
             "INTEGRATION_FAILURE": 502,
         }

@@ -114,7 +114,7 @@ def _gateway_responses(api: dict[str, Any]) -> dict[str, GatewayResponse]:
 
 def load_template(path: Path) -> LocalTemplate:
     root = path.parent
-    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     resources: dict[str, Any] = document.get("Resources", {})
     global_env = _plain_variables(
         document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})

@@ -8,7 +8,7 @@ from uuid import UUID
 from trigger_platform.errors import Unauthenticated
 from trigger_platform.ports import TokenStore
 
-TOKEN_PREFIX = "etp_"  # noqa: S105 - a visible prefix so leaked tokens are recognisable, not a secret
+TOKEN_PREFIX = "etp_"  # noqa: S105 - a visible prefix so leaked tokens are recognisable  # nosec B105
 
 
 def issue_token() -> str:
