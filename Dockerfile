@@ -8,5 +8,5 @@ RUN pip install --no-cache-dir -r requirements-dev.txt
 COPY . .
 ENV PYTHONPATH=/app/layers/core:/app HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
-USER nobody
+USER 65534
 CMD ["python", "-m", "local"]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint audit fmt migrate bench openapi fuzz chaos clean
+.PHONY: dev test lint audit deploy-check fmt migrate bench openapi fuzz chaos browser clean
 
 $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 dev: $(INSTALLED)  ## start the platform on http://127.0.0.1:$${PORT:-3000}
 	$(BIN)/python -m local
 
-test: $(INSTALLED)  ## the whole suite: unit, integration, end to end
+test: $(INSTALLED) browser  ## the whole suite: unit, integration, end to end
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
@@ -26,9 +26,28 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 
+browser: $(INSTALLED)  ## Debian's chromium + playwright for tests/e2e/test_docs_browser.py (never fails)
+	VENV=$(VENV) bash scripts/install-browser.sh
+
 audit: $(INSTALLED)  ## bandit over our code, pip-audit over the layer's dependencies
 	$(BIN)/bandit -q -r layers/core/trigger_platform functions local
 	$(BIN)/pip-audit -r layers/core/requirements.txt --progress-spinner off
+
+# AWS SAM CLI lives in its own venv: its pins would fight the project's.
+SAM_VENV := .venv-sam
+SAM := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.140"
+	touch $@
+
+deploy-check: $(INSTALLED) $(SAM_VENV)/.installed  ## what can be checked of a deploy offline
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint
+	$(SAM) build
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/hadolint Dockerfile
 
 fmt: $(INSTALLED)
 	$(BIN)/ruff format .
@@ -41,7 +60,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/bench_core.py
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
 
 fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -p no:randomly -q

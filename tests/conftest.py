@@ -15,7 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
+from local.server import LOCAL_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
+for _name, _value in LOCAL_ENVIRONMENT.items():  # as the local runtime runs the handlers
+    os.environ.setdefault(_name, _value)
 EVENTS = ROOT / "events"
 SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,11 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import logs
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import cached_json_response, documented, make_resolver, problems, tenant_id
+from trigger_platform.edge.observability import count, lambda_entry
 from trigger_platform.ids import ID_PATTERN
 from trigger_platform.models import IsoDateTime, LogAggregate, LogState
 
 app = make_resolver()
-logger = Logger()
 
 
 # The body may come from the cache already serialised: documented here, not re-validated.
@@ -36,9 +35,10 @@ def aggregate_logs(
     document, cache_status = logs.aggregate_logs(
         tenant_id(app), query, wiring.log_store(), wiring.cache(), wiring.clock()
     )
+    count(f"Cache{cache_status.title()}", route="aggregate_logs")
     return cached_json_response(document, cache_status)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -5,7 +5,6 @@ problem+json by the API's gateway responses). The policy allows the whole API so
 Gateway can cache it per token.
 """
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
     APIGatewayAuthorizerTokenEvent,
@@ -14,12 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform.auth import authenticate
 from trigger_platform.edge import wiring
+from trigger_platform.edge.observability import lambda_entry, logger
 from trigger_platform.errors import Unauthenticated
 
-logger = Logger()
 
-
-@logger.inject_lambda_context
+@lambda_entry()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = APIGatewayAuthorizerTokenEvent(event)
     try:

@@ -1,6 +1,5 @@
 """POST /triggers: define a trigger."""
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,10 +15,10 @@ from trigger_platform.edge.http import (
     problems,
     tenant_id,
 )
+from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.models import TriggerCreated, TriggerDefinition, TriggerOut
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.post(
@@ -35,10 +34,11 @@ def create_trigger(definition: TriggerDefinition) -> Response[str]:
         tenant_id(app), definition.root, wiring.trigger_store(), wiring.scheduler(), wiring.clock()
     )
     logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
+    count("TriggersCreated", type=trigger.definition.type)
     body = TriggerCreated(id=trigger.id, trigger=TriggerOut.of(trigger))
     return model_response(201, body, headers={"ETag": etag(trigger.version), "Location": f"/triggers/{trigger.id}"})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

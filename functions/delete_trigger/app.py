@@ -1,6 +1,5 @@
 """DELETE /triggers/{trigger_id}: remove a trigger (its logs stay until they expire)."""
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -8,9 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import make_resolver, problems, tenant_id
+from trigger_platform.edge.observability import lambda_entry, logger
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.delete(
@@ -24,6 +23,6 @@ def delete_trigger(trigger_id: str) -> Response[None]:
     return Response(204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -7,15 +7,15 @@ the browser asks no other host. The spec is openapi.yaml as JSON, written beside
 
 from pathlib import Path
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from trigger_platform.edge.observability import lambda_entry
+
 app = APIGatewayRestResolver()
-logger = Logger()
 
 SPEC = (Path(__file__).parent / "openapi.json").read_text()
 _ASSETS = Path(swagger_ui.__file__).parent
@@ -39,6 +39,6 @@ def swagger_page() -> Response[str]:
     return Response(200, content_type="text/html; charset=utf-8", body=PAGE)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -8,14 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-
-logger = Logger()
+from trigger_platform.edge.observability import count, lambda_entry, logger
 
 
 class ScheduleInput(BaseModel):
@@ -28,7 +27,7 @@ class ScheduleInput(BaseModel):
     execution_id: str | None = None
 
 
-@logger.inject_lambda_context(correlation_id_path="trigger_id")
+@lambda_entry(correlation_id_path="trigger_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         due = ScheduleInput.model_validate(event)
@@ -39,7 +38,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = firing.fire_scheduled(fire, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock())
     if outcome.log is None:
         logger.info("scheduled fire skipped", reason=outcome.skipped, version=due.version)
+        count("SkippedFires", reason=str(outcome.skipped))
         return {"status": "skipped", "reason": outcome.skipped}
     lateness_ms = (outcome.log.fired_at - due.scheduled_time).total_seconds() * 1000
     logger.info("scheduled fire logged", log_id=str(outcome.log.id), lateness_ms=round(lateness_ms))
+    count("Fires", source="scheduled")
+    count("FireLateness", lateness_ms, MetricUnit.Milliseconds)
     return {"status": "fired", "log_id": str(outcome.log.id)}

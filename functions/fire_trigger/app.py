@@ -2,7 +2,6 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import firing
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import BODY_PROBLEMS, documented, make_resolver, model_response, problems, tenant_id
+from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.models import Fired
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.post(
@@ -52,10 +51,12 @@ def fire_trigger(
         wiring.clock(),
     )
     logger.info("trigger fired", trigger_id=trigger_id, log_id=str(result.log_id), replayed=result.replayed)
+    if not result.replayed:
+        count("Fires", source="api")
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return model_response(201, Fired(id=result.log_id), headers=headers)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,6 +1,5 @@
 """GET /triggers/{trigger_id}: one of the caller's triggers."""
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -8,10 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import documented, etag, make_resolver, model_response, problems, tenant_id
+from trigger_platform.edge.observability import lambda_entry
 from trigger_platform.models import TriggerOut
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.get(
@@ -27,6 +26,6 @@ def get_trigger(trigger_id: str) -> Response[str]:
     return model_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

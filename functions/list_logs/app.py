@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,12 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import logs
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import cached_json_response, documented, make_resolver, next_link, problems, tenant_id
+from trigger_platform.edge.observability import count, lambda_entry
 from trigger_platform.ids import ID_PATTERN
 from trigger_platform.models import IsoDateTime, LogOut, LogSource, LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 app = make_resolver()
-logger = Logger()
 
 
 # The body may come from the cache already serialised: documented here, not re-validated.
@@ -62,9 +61,10 @@ def list_logs(
         }
         link_query = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items() if v is not None}
         headers["Link"] = next_link(app, {**link_query, "limit": str(limit), "cursor": next_cursor})
+    count(f"Cache{cache_status.title()}", route="list_logs")
     return cached_json_response(document, cache_status, headers)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

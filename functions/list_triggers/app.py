@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,11 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import documented, make_resolver, model_response, next_link, problems, tenant_id
+from trigger_platform.edge.observability import lambda_entry
 from trigger_platform.models import TriggerOut
 from trigger_platform.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.get(
@@ -37,6 +36,6 @@ def list_triggers(
     return model_response(200, [TriggerOut.of(t) for t in page.triggers], headers=headers)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

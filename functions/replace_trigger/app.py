@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
@@ -21,10 +20,10 @@ from trigger_platform.edge.http import (
     problems,
     tenant_id,
 )
+from trigger_platform.edge.observability import lambda_entry, logger
 from trigger_platform.models import TriggerDefinition, TriggerOut
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.put(
@@ -58,6 +57,6 @@ def replace_trigger(
     return model_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

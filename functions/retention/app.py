@@ -2,17 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import retention
 from trigger_platform.edge import wiring
+from trigger_platform.edge.observability import count, lambda_entry, logger
 
-logger = Logger()
 
-
-@logger.inject_lambda_context
+@lambda_entry()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = retention.run_retention(wiring.retention_store(), wiring.clock())
     logger.info("retention run", **report.__dict__)
+    count("RetentionLogsRemoved", report.logs_removed)
+    count("RetentionPartitionsDropped", report.partitions_dropped)
     return dict(report.__dict__)

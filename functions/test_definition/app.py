@@ -1,6 +1,5 @@
 """POST /triggers/test: fire a trigger definition once, now, without saving it (only its test log)."""
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,10 +14,10 @@ from trigger_platform.edge.http import (
     problems,
     tenant_id,
 )
+from trigger_platform.edge.observability import count, lambda_entry
 from trigger_platform.models import ManualTestOutcome, TriggerDefinition
 
 app = make_resolver()
-logger = Logger()
 
 
 @app.post(
@@ -35,11 +34,14 @@ logger = Logger()
 )
 def test_definition(definition: TriggerDefinition) -> Response[str]:
     tenant = tenant_id(app)
-    return manual_test_response(
+    response = manual_test_response(
         lambda: firing.test_definition(tenant, definition.root, wiring.log_store(), wiring.cache(), wiring.clock())
     )
+    if response.status_code == 201:
+        count("Fires", source="test")
+    return response
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@lambda_entry(correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
