@@ -8,7 +8,7 @@ them) and at most ``MAX_PAYLOAD_BYTES`` once serialised.
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
@@ -106,9 +106,6 @@ FlatPayload = Annotated[
     ),
 ]
 
-
-JsonType = Literal["string", "integer", "number", "boolean", "null"]
-JSON_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "null")
 
 #: A key's declared type: a JSON type name, with a trailing ``?`` when the key may be left out.
 TypeSpec = Annotated[
