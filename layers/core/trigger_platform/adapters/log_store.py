@@ -199,8 +199,10 @@ class PostgresLogStore:
     ) -> list[EventLog]:
         where, params = _where(tenant_id, bounds, trigger_id, source)
         if before is not None:
-            where = sql.SQL("{} AND (fired_at, id) < (%s, %s)").format(where)
-            params += list(before)
+            # The redundant bound on fired_at alone lets the planner prune the partitions above
+            # the cursor, so a deep page costs what the first one does.
+            where = sql.SQL("{} AND fired_at <= %s AND (fired_at, id) < (%s, %s)").format(where)
+            params += [before[0], *before]
         query = sql.SQL("SELECT {} FROM event_logs WHERE {} ORDER BY fired_at DESC, id DESC LIMIT %s").format(
             _LOG_COLUMNS, where
         )
