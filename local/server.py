@@ -262,6 +262,9 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "trigger-platform-local"
+        # Headers and body go out in two writes; without TCP_NODELAY the body can wait ~40 ms
+        # for the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             started = time.perf_counter()
@@ -280,9 +283,14 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(reply.body)
+            try:
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client left before its answer; the work is done
+                log.info("client went away before %s %s was answered", self.command, self.path)
+                return
             log.info("%s %s %d %.1fms", self.command, self.path, reply.status, (time.perf_counter() - started) * 1000)
 
         def __getattr__(self, name: str) -> Any:
@@ -295,6 +303,8 @@ def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             """Requests are logged once, by _serve, with their status and duration."""
 
-    server = ThreadingHTTPServer((host, port), RequestHandler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128  # the default 5 overflows when many clients connect at once
+
+    return Server((host, port), RequestHandler)
