@@ -56,8 +56,10 @@ fmt: $(INSTALLED)
 migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.cli migrate
 
-bench: $(INSTALLED)
-	$(BIN)/python bench/bench_core.py
+bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~12 min)
+	for script in bench_core bench_scheduler bench_fire bench_logs bench_load; do \
+		$(BIN)/python bench/$$script.py || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

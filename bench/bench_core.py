@@ -17,26 +17,23 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
-from psycopg2 import sql
+from common import fresh_database
 
 from local.server import FunctionHost
 from local.template import Function, LocalTemplate, load_template
 from trigger_platform import triggers
 from trigger_platform.auth import create_tenant_with_token
 from trigger_platform.edge import wiring
-from trigger_platform.migrations import migrate
 from trigger_platform.models import TriggerDefinition
 from trigger_platform.pagination import decode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 MEASURED_TENANT_TRIGGERS = 10_000
 OTHER_TENANTS = 2
@@ -70,26 +67,6 @@ HANDLER_IMPORT = """
 spec = importlib.util.spec_from_file_location("handler", {path!r})
 spec.loader.exec_module(importlib.util.module_from_spec(spec))
 """
-
-
-@contextmanager
-def fresh_database() -> Iterator[None]:
-    """A migrated database of its own on the server, made the one every handler uses; dropped at the end."""
-    name = f"etp_bench_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(SERVER_URL)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-        migrate(url)
-        os.environ["DATABASE_URL"] = url
-        yield
-    finally:
-        wiring.database().close()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
 
 
 def seed() -> tuple[uuid.UUID, list[uuid.UUID]]:

@@ -17,7 +17,6 @@ keeps locust's CSV files and the runtime's log there. Needs locust in the venv, 
 DATABASE_URL and Redis at REDIS_URL (defaults: the local servers).
 """
 
-import contextlib
 import csv
 import json
 import math
@@ -35,18 +34,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg2
 import redis
-from psycopg2 import sql
+from common import fresh_database
 from psycopg2.extras import execute_values
 
 from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
 from tests.faults import TcpProxy
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_SERVER = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
 REDIS_DB = 12
 LOCUST = Path(sys.executable).parent / "locust"
@@ -102,28 +100,6 @@ class Result:
     problems: Counter[str] = field(default_factory=Counter)
     listen_overflows: int = 0
     load_average: tuple[float, float] = (0.0, 0.0)
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A database of its own on the server (the runtime migrates it when it starts); dropped at the end."""
-    name = f"etp_load_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(SERVER_URL)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-        os.environ["DATABASE_URL"] = url  # for the domain calls of the loader
-        yield url
-    finally:
-        with contextlib.suppress(Exception):
-            from trigger_platform.edge import wiring
-
-            wiring.database().close()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
 
 
 @contextmanager
@@ -440,7 +416,7 @@ def main() -> int:
     load_took, own_logs = 0.0, 0
     with (
         work_dir() as work,
-        fresh_database() as database_url,
+        fresh_database("etp_load", migrated=False) as database_url,
         TcpProxy(REDIS_SERVER.hostname or "127.0.0.1", REDIS_SERVER.port or 6379) as proxy,
     ):
         log_path = work / "runtime.log"

@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
 import redis
+from common import fresh_database
 from psycopg2 import sql
 
 from local.server import FunctionHost
@@ -57,12 +58,10 @@ from trigger_platform.clock import SystemClock
 from trigger_platform.edge import wiring
 from trigger_platform.errors import CacheUnavailable
 from trigger_platform.ids import new_id
-from trigger_platform.migrations import migrate
 from trigger_platform.models import EventLog, TriggerDefinition
 from trigger_platform.retention import PARTITIONS_AHEAD, hours_between, run_retention
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SCALE = float(os.environ.get("BENCH_LOGS_SCALE", "1"))
 
@@ -144,26 +143,6 @@ SEED_DEFINITIONS = [
 
 
 # Setup -----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A migrated database of its own on the server, made the one every handler uses; dropped at the end."""
-    name = f"etp_bench_logs_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(SERVER_URL)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-        migrate(url)
-        os.environ["DATABASE_URL"] = url
-        yield url
-    finally:
-        wiring.database().close()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
 
 
 def connect(url: str) -> Any:
@@ -914,7 +893,7 @@ def main() -> None:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     template = load_template(ROOT / "template.yaml")
     started = time.perf_counter()
-    with fresh_database() as url:
+    with fresh_database("etp_bench_logs") as url:
         tenants = seed_triggers()
         seeded = time.perf_counter()
         now = datetime.now(UTC)
