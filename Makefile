@@ -65,7 +65,7 @@ clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
 
 fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -q
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -q
 
 chaos: $(INSTALLED)  ## the crash loop, longer: CRASH_ITERATIONS kills of the local runtime
 	CRASH_ITERATIONS=$${CRASH_ITERATIONS:-50} $(BIN)/python -m pytest tests/e2e/test_crash.py -q
