@@ -185,6 +185,7 @@ def test_filters_by_trigger_source_and_time(invoke: Invoke, tenant: Tenant, cloc
         ({"limit": "0"}, "limit"),
         ({"cursor": "AQID"}, "cursor"),
         ({"until": "0.5"}, "until"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
         ({"trigger_id": "0" * 36}, "trigger_id"),
     ],
 )

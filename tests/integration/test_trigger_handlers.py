@@ -73,6 +73,8 @@ def test_at_schedule_with_offset_and_optional_name_is_accepted(invoke: Invoke, t
         ({"type": "scheduled", "schedule": {"at": "2020-01-05T09:00:00+01:00"}}, "schedule.at"),
         ({"type": "scheduled", "schedule": {"at": "2099-01-05T09:00:00+01:00"}}, "schedule.at"),
         ({"type": "scheduled", "schedule": {"at": 1893456000}}, "schedule.at"),
+        ({"type": "scheduled", "schedule": {"at": "0001-01-01T00:00:00+01:00"}}, "schedule.at"),
+        ({"type": "scheduled", "schedule": {"at": "9999-12-31T23:59:59-01:00"}}, "schedule.at"),
         ({"type": "scheduled", "schedule": {"every": 5}}, "schedule"),
         ({"type": "scheduled"}, "schedule"),
         ({"type": "api", "payload": {"nested": {"a": 1}}}, "payload.nested"),

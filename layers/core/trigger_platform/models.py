@@ -53,7 +53,10 @@ def _iso_string(value: Any) -> Any:
 
 
 def _in_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 lies before year 1 in UTC
+        raise ValueError("is out of the supported date range") from exc
 
 
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_string), AfterValidator(_in_utc)]
