@@ -8,14 +8,13 @@ from trigger_platform import firing
 from trigger_platform.edge import wiring
 from trigger_platform.edge.http import (
     BODY_PROBLEMS,
-    documented,
     make_resolver,
     manual_test_response,
-    problems,
+    manual_test_responses,
     tenant_id,
 )
-from trigger_platform.edge.observability import count, lambda_entry
-from trigger_platform.models import ManualTestOutcome, TriggerDefinition
+from trigger_platform.edge.observability import lambda_entry
+from trigger_platform.models import TriggerDefinition
 
 app = make_resolver()
 
@@ -23,23 +22,13 @@ app = make_resolver()
 @app.post(
     "/triggers/test",
     summary="Test a definition without saving it",
-    responses={
-        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
-        **problems(*BODY_PROBLEMS),
-        503: {
-            "description": "Could not fire: status failed, with a reason",
-            "content": {"application/json": {"model": ManualTestOutcome}},
-        },
-    },
+    responses=manual_test_responses(*BODY_PROBLEMS),
 )
 def test_definition(definition: TriggerDefinition) -> Response[str]:
     tenant = tenant_id(app)
-    response = manual_test_response(
+    return manual_test_response(
         lambda: firing.test_definition(tenant, definition.root, wiring.log_store(), wiring.cache(), wiring.clock())
     )
-    if response.status_code == 201:
-        count("Fires", source="test")
-    return response
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)

@@ -6,9 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import documented, make_resolver, manual_test_response, problems, tenant_id
-from trigger_platform.edge.observability import count, lambda_entry
-from trigger_platform.models import ManualTestOutcome
+from trigger_platform.edge.http import make_resolver, manual_test_response, manual_test_responses, tenant_id
+from trigger_platform.edge.observability import lambda_entry
 
 app = make_resolver()
 
@@ -16,25 +15,15 @@ app = make_resolver()
 @app.post(
     "/triggers/<trigger_id>/test",
     summary="Test a saved trigger now",
-    responses={
-        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
-        **problems(401, 404),
-        503: {
-            "description": "Could not fire: status failed, with a reason",
-            "content": {"application/json": {"model": ManualTestOutcome}},
-        },
-    },
+    responses=manual_test_responses(401, 404),
 )
 def test_trigger(trigger_id: str) -> Response[str]:
     tenant = tenant_id(app)
-    response = manual_test_response(
+    return manual_test_response(
         lambda: firing.test_trigger(
             tenant, trigger_id, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock()
         )
     )
-    if response.status_code == 201:
-        count("Fires", source="test")
-    return response
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)

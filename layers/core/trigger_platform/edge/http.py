@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from trigger_platform.edge.observability import count
 from trigger_platform.errors import (
     Conflict,
     DomainError,
@@ -146,7 +147,21 @@ def manual_test_response(run: Callable[[], EventLog]) -> Response[str]:
     except ServiceUnavailable as unavailable:
         failed = ManualTestOutcome(id=None, status="failed", reason=unavailable.detail)
         return model_response(503, failed, headers={"Retry-After": str(unavailable.retry_after_s)})
+    count("Fires", source="test")
     return model_response(201, ManualTestOutcome(id=log.id, status="success"))
+
+
+def manual_test_responses(*problem_statuses: int) -> dict[int, Any]:
+    """The ``responses`` of a manual-test route: its outcome on success and on failure, and its problems."""
+    failed = {
+        "description": "Could not fire: status failed, with a reason",
+        "content": {"application/json": {"model": ManualTestOutcome}},
+    }
+    return {
+        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
+        **problems(*problem_statuses),
+        503: failed,
+    }
 
 
 def strict_json_loads(text: str) -> Any:
