@@ -54,7 +54,7 @@ fmt: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
-	$(BIN)/python -m trigger_platform.cli migrate
+	$(BIN)/python -m trigger_platform.edge.cli migrate
 
 bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~12 min)
 	for script in bench_core bench_scheduler bench_fire bench_logs bench_load; do \

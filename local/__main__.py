@@ -16,6 +16,7 @@ from typing import Any
 from local.scheduler import CronLoop, SchedulerLoop
 from local.server import FunctionHost, LocalApi, make_server
 from local.template import LocalTemplate, load_template
+from trigger_platform.edge import wiring
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
@@ -38,7 +39,6 @@ def _database_url(data_dir: Path) -> tuple[str, Any]:
 def _token(data_dir: Path) -> str:
     """API_TOKEN if given, else the dev token kept from an earlier start, else a new one."""
     from trigger_platform.auth import create_tenant_with_token, issue_token
-    from trigger_platform.edge import wiring
 
     token = os.environ.get("API_TOKEN")
     if not token:
@@ -46,7 +46,7 @@ def _token(data_dir: Path) -> str:
         token = saved.read_text().strip() if saved.exists() else issue_token()
         saved.write_text(token + "\n")
         saved.chmod(0o600)
-    create_tenant_with_token(DEFAULT_TENANT, wiring.token_store(), token=token)
+    create_tenant_with_token(DEFAULT_TENANT, tokens=wiring.token_store(), token=token)
     return token
 
 
@@ -63,9 +63,9 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
 
     database_url, _embedded = _database_url(data_dir)
-    from trigger_platform.migrations import migrate
+    from local.migrations import migrate_with_local_scheduler
 
-    applied = migrate(database_url)
+    applied = migrate_with_local_scheduler(database_url)
     log.info("migrations: %s", ", ".join(applied) if applied else "database is up to date")
     token = _token(data_dir)
 
@@ -102,17 +102,20 @@ def main() -> int:
 def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop | CronLoop]:
     """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function, and
     the template's ScheduleV2 crons (log retention)."""
-    from trigger_platform.adapters.local_scheduler import LocalScheduler
+    from local.schedules import LocalScheduler
+    from trigger_platform.adapters.partitions import LogPartitions
     from trigger_platform.adapters.postgres import Database
-    from trigger_platform.edge import wiring
+    from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 
     loops: list[SchedulerLoop | CronLoop] = [
         CronLoop(functions, function, period) for function, period in template.crons
     ]
     if template.schedule_target is not None:
-        # Its own connection: the handlers' one is used under the function host's lock.
-        scheduler = LocalScheduler(Database(wiring.database_url))
-        loops.append(SchedulerLoop(scheduler, functions, template.schedule_target, wiring.clock()))
+        # Its own connection (the handlers' one is in use by their invocations), so that a batch's
+        # claim, logs and advance are one transaction of their own.
+        db = Database(wiring.database_url)
+        uow = PostgresUnitOfWork(db, LogPartitions(db), lambda: LocalScheduler(db))
+        loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
     return loops
 
 

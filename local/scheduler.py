@@ -1,73 +1,106 @@
-"""The local runtime's EventBridge Scheduler: makes schedules due and delivers them to the fire
-function with the event a schedule's ``Input`` becomes on AWS, retrying failed deliveries."""
+"""The local runtime's timers: EventBridge Scheduler firing due schedules, and the template's crons.
+
+Firing is set-based: a tick claims a batch of due schedules and logs them through the domain code
+the fire Lambda runs (``firing.fire_scheduled``), in one transaction with their advance. A batch
+that fails for any reason but a database outage is fired again one schedule at a time, so one bad
+schedule backs off alone instead of holding up the rest.
+"""
 
 import logging
 import threading
-import uuid
 from datetime import datetime
-from typing import Any
 
+from local.schedules import DueSchedule, LocalScheduler
 from local.server import FunctionHost
 from local.template import Function
-from trigger_platform.adapters.local_scheduler import Delivery, LocalScheduler
+from trigger_platform import firing
+from trigger_platform.adapters.postgres import Database
 from trigger_platform.clock import Clock
 from trigger_platform.errors import ServiceUnavailable
+from trigger_platform.ports import Cache, UnitOfWork
 
 log = logging.getLogger("local.scheduler")
 
 #: Longest sleep between looks at the schedule table, so that new schedules are seen promptly.
 POLL_INTERVAL_S = 0.2
-
-
-def scheduler_event(delivery: Delivery) -> dict[str, Any]:
-    """What the fire function receives: the schedule's Input with Scheduler's placeholders filled."""
-    return {
-        "trigger_id": str(delivery.trigger_id),
-        "tenant_id": str(delivery.tenant_id),
-        "version": delivery.version,
-        "scheduled_time": delivery.scheduled_for.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if delivery.scheduled_for.microsecond == 0
-        else delivery.scheduled_for.isoformat(),
-        "execution_id": str(uuid.uuid4()),
-    }
+#: Schedules claimed, logged and advanced per transaction.
+BATCH_SIZE = 1000
 
 
 class SchedulerLoop:
-    def __init__(self, scheduler: LocalScheduler, host: FunctionHost, fire_function: Function, clock: Clock) -> None:
-        self.scheduler = scheduler
-        self.host = host
-        self.fire_function = fire_function
+    def __init__(self, db: Database, uow: UnitOfWork, cache: Cache, clock: Clock) -> None:
+        """``uow`` must write through ``db``, so that a batch's logs commit with its claim."""
+        self.db = db
+        self.schedules = LocalScheduler(db)
+        self.uow = uow
+        self.cache = cache
         self.clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
 
+    def _fire(self, due: list[DueSchedule], now: datetime) -> None:
+        outcomes = firing.fire_scheduled([d.fire for d in due], uow=self.uow, cache=self.cache, clock=self.clock)
+        self.schedules.advance(due, now)
+        fired = [o for o in outcomes if o.log is not None]
+        if fired:
+            lateness = max((o.log.fired_at - o.fire.scheduled_time).total_seconds() for o in fired if o.log)
+            log.info("fired %d of %d due schedules (latest %.3f s late)", len(fired), len(due), lateness)
+
+    def _claim_and_fire(self, now: datetime, limit: int, claimed: list[DueSchedule]) -> int:
+        """One transaction: claim up to ``limit`` due schedules (into ``claimed``), fire and advance them."""
+        with self.db.transaction():
+            claimed.extend(self.schedules.claim_due(now, limit))
+            if claimed:
+                self._fire(claimed, now)
+        return len(claimed)
+
     def tick(self, now: datetime) -> int:
-        """Make due what is due at ``now`` and deliver it; returns the number of deliveries tried."""
-        self.scheduler.make_due(now)
-        deliveries = self.scheduler.lease_deliveries(now)
-        for delivery in deliveries:
-            try:
-                self.host.invoke(self.fire_function, scheduler_event(delivery))
-                delivered = True
-            except Exception:
-                log.warning("fire function failed; will retry", extra={"trigger_id": str(delivery.trigger_id)})
-                delivered = False
-            if not self.scheduler.settle(delivery, delivered, self.clock.now()):
+        """Fire a batch of what is due at ``now``; returns how many schedules were handled."""
+        try:
+            return self._claim_and_fire(now, BATCH_SIZE, [])
+        except ServiceUnavailable:
+            raise
+        except Exception:
+            log.exception("a batch of fires failed; firing them one at a time")
+        handled = 0
+        while handled < BATCH_SIZE and self._fire_alone(now):
+            handled += 1
+        return handled
+
+    def _fire_alone(self, now: datetime) -> bool:
+        """Fire the next due schedule by itself; a failure backs it off. False when none is due."""
+        claimed: list[DueSchedule] = []
+        try:
+            return bool(self._claim_and_fire(now, 1, claimed))
+        except ServiceUnavailable:
+            raise
+        except Exception:
+            if not claimed:
+                raise  # the claim itself failed: nothing to back off
+            log.exception("fire failed; it is retried with back-off (trigger %s)", claimed[0].trigger_id)
+            if not self.schedules.back_off(claimed[0], now):
                 log.error(
-                    "giving up on a delivery (dead letter): trigger %s at %s",
-                    delivery.trigger_id,
-                    delivery.scheduled_for,
+                    "giving up on a fire (dead letter): trigger %s at %s", claimed[0].trigger_id, claimed[0].due_at
                 )
-        return len(deliveries)
+            return True
+
+    def _sleep_s(self) -> float:
+        next_due = self.schedules.next_due_at()
+        if next_due is None:
+            return POLL_INTERVAL_S
+        return min(POLL_INTERVAL_S, max(0.0, (next_due - self.clock.now()).total_seconds()))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.tick(self.clock.now())
+                if self.tick(self.clock.now()):
+                    continue
+                self._stop.wait(self._sleep_s())
             except ServiceUnavailable:
                 log.warning("database unavailable; the scheduler retries shortly")
-                busy = 0
-            if not busy:
+                self._stop.wait(POLL_INTERVAL_S)
+            except Exception:
+                log.exception("the scheduler failed; it retries shortly")
                 self._stop.wait(POLL_INTERVAL_S)
 
     def start(self) -> None:

@@ -17,7 +17,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.schedules import LocalScheduler
 from local.template import ApiRoute, Function, GatewayResponse, LocalTemplate, gateway_body
+from trigger_platform.edge import wiring
 
 log = logging.getLogger("local")
 
@@ -66,6 +68,8 @@ class FunctionHost:
     time: Powertools keeps the current event on the resolver class, so invocations must not overlap."""
 
     def __init__(self, timeout_s: int = 10) -> None:
+        # The handlers' scheduler here is the runtime's own (SCHEDULER_BACKEND=local).
+        wiring.use_scheduler(LocalScheduler)
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.RLock()
         self._timeout_s = timeout_s

@@ -39,9 +39,9 @@ def database_url() -> Iterator[str]:
         cur.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(SERVER_URL, name)
     os.environ["DATABASE_URL"] = url
-    from trigger_platform.migrations import migrate
+    from local.migrations import migrate_with_local_scheduler
 
-    migrate(url)
+    migrate_with_local_scheduler(url)
     yield url
     from trigger_platform.edge import wiring
 
@@ -68,7 +68,7 @@ def make_tenant(database_url: str) -> Any:
     from trigger_platform.edge import wiring
 
     def make() -> Tenant:
-        tenant_id, token = create_tenant_with_token(f"tenant-{uuid.uuid4().hex[:8]}", wiring.token_store())
+        tenant_id, token = create_tenant_with_token(f"tenant-{uuid.uuid4().hex[:8]}", tokens=wiring.token_store())
         return Tenant(tenant_id, token)
 
     return make
@@ -114,3 +114,20 @@ def api_event(
         event["headers"][header] = value
         event["multiValueHeaders"][header] = [value]
     return event
+
+
+UNREACHABLE_URL = "postgresql://postgres@127.0.0.1:1/nowhere"
+
+
+def database_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every handler in this process finds the database unreachable until the patch is undone."""
+    from local.schedules import LocalScheduler
+    from trigger_platform.adapters.partitions import LogPartitions
+    from trigger_platform.adapters.postgres import Database
+    from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
+    from trigger_platform.edge import wiring
+
+    unreachable = Database(lambda: UNREACHABLE_URL, connect_timeout_s=1)
+    unit_of_work = PostgresUnitOfWork(unreachable, LogPartitions(unreachable), lambda: LocalScheduler(unreachable))
+    monkeypatch.setattr(wiring, "database", lambda: unreachable)
+    monkeypatch.setattr(wiring, "unit_of_work", lambda: unit_of_work)

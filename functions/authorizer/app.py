@@ -5,6 +5,8 @@ problem+json by the API's gateway responses). The policy allows the whole API so
 Gateway can cache it per token.
 """
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
     APIGatewayAuthorizerTokenEvent,
@@ -13,15 +15,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform.auth import authenticate
 from trigger_platform.edge import wiring
-from trigger_platform.edge.observability import lambda_entry, logger
+from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.errors import Unauthenticated
 
 
 @lambda_entry()
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     try:
-        tenant = authenticate(request.authorization_token, wiring.token_store())
+        tenant = authenticate(request.authorization_token, tokens=wiring.token_store())
     except Unauthenticated:
         logger.info("token rejected")
         raise Exception("Unauthorized") from None  # the exact message API Gateway maps to 401
@@ -35,4 +37,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         context={"tenant_id": str(tenant)},
     )
     policy.allow_all_routes()
+    logger.info("token accepted", tenant_id=str(tenant))
+    count("Authorizations")
     return policy.asdict()

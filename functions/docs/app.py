@@ -6,6 +6,7 @@ the browser asks no other host. The spec is openapi.yaml as JSON, written beside
 """
 
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
@@ -29,16 +30,16 @@ PAGE = generate_swagger_html(
 )
 
 
-@app.get("/openapi.json")
+@app.get("/openapi.json", operation_id="getOpenApiDocument", tags=["Docs"], summary="The OpenAPI document")
 def openapi_document() -> Response[str]:
     return Response(200, content_type="application/json", body=SPEC)
 
 
-@app.get("/docs")
+@app.get("/docs", operation_id="getSwaggerUi", tags=["Docs"], summary="Swagger UI for this API")
 def swagger_page() -> Response[str]:
     return Response(200, content_type="text/html; charset=utf-8", body=PAGE)
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,38 +4,26 @@ Scheduler and Lambda deliver at least once; the database keeps one log per (trig
 A database outage raises, so that Scheduler retries the delivery (and, in the end, dead-letters it).
 """
 
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
 from trigger_platform.edge.observability import count, lambda_entry, logger
-
-
-class ScheduleInput(BaseModel):
-    """The ``Input`` each schedule carries (see adapters/eventbridge.py)."""
-
-    trigger_id: UUID
-    tenant_id: UUID
-    version: int
-    scheduled_time: datetime
-    execution_id: str | None = None
+from trigger_platform.fire_input import ScheduledFire
 
 
 @lambda_entry(correlation_id_path="trigger_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        due = ScheduleInput.model_validate(event)
+        due = ScheduledFire.model_validate(event)
     except ValidationError:
         logger.error("scheduled fire rejected: the event is not a schedule input")
         return {"status": "rejected"}  # retrying a malformed event cannot help
-    fire = firing.ScheduledFire(due.trigger_id, due.tenant_id, due.version, due.scheduled_time)
-    outcome = firing.fire_scheduled(fire, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock())
+    (outcome,) = firing.fire_scheduled([due], uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock())
     if outcome.log is None:
         logger.info("scheduled fire skipped", reason=outcome.skipped, version=due.version)
         count("SkippedFires", reason=str(outcome.skipped))

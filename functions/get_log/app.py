@@ -1,27 +1,37 @@
 """GET /logs/{log_id}: one event log, while it is less than 48 hours old."""
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import documented, make_resolver, model_response, problems, tenant_id
-from trigger_platform.edge.observability import lambda_entry
-from trigger_platform.models import LogOut
+from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.observability import count, lambda_entry, logger
+from trigger_platform.edge.resolver import make_resolver, tenant_id
+from trigger_platform.edge.responses import model_response
+from trigger_platform.views import LogView
 
 app = make_resolver()
 
 
 @app.get(
     "/logs/<log_id>",
+    operation_id="getLog",
+    tags=["Logs"],
     summary="Read an event log",
-    responses={**documented(200, LogOut, "The log"), **problems(401, 404, 503)},
+    description="One log with its lifecycle state now: active under 2 hours, archived to 48 hours, then gone (404).",
+    responses={**documented(200, LogView, "The log"), **problems(401, 404, 503)},
 )
 def get_log(log_id: str) -> Response[str]:
-    return model_response(200, logs.get_log(tenant_id(app), log_id, wiring.log_store(), wiring.clock()))
+    read = logs.get_log(tenant_id(app), log_id, store=wiring.unit_of_work().logs, clock=wiring.clock())
+    logger.info("log read", log_id=log_id)
+    count("Reads", route="get_log")
+    return model_response(200, LogView.of(read))
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

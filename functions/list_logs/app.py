@@ -9,24 +9,36 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import logs
+from trigger_platform.definitions import IsoDateTime
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import cached_json_response, documented, make_resolver, next_link, problems, tenant_id
-from trigger_platform.edge.observability import count, lambda_entry
+from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.headers import next_link
+from trigger_platform.edge.log_reads import log_page
+from trigger_platform.edge.observability import count, lambda_entry, logger
+from trigger_platform.edge.resolver import make_resolver, tenant_id
+from trigger_platform.edge.responses import json_response
 from trigger_platform.ids import ID_PATTERN
-from trigger_platform.models import IsoDateTime, LogOut, LogSource, LogState
+from trigger_platform.lifecycle import LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from trigger_platform.records import LogSource
+from trigger_platform.views import LogView
 
 app = make_resolver()
 
 
-# The body may come from the cache already serialised: documented here, not re-validated.
 @app.get(
     "/logs",
+    operation_id="listLogs",
+    tags=["Logs"],
     summary="List event logs",
+    description=(
+        "The caller's logs, newest first, filtered by state, trigger, source and time; the next page is in the Link "
+        "header. First pages may come from the cache (X-Cache), never staler than a log's state change."
+    ),
     responses={
         **documented(
             200,
-            list[LogOut],
+            list[LogView],
             "Logs, newest first",
             {"Link": 'The next page: <url>; rel="next"', "X-Cache": "hit, miss or bypass"},
         ),
@@ -37,34 +49,41 @@ def list_logs(
     state: Annotated[
         LogState | None, Query(description="active (< 2 h old) or archived (2-48 h); both by default")
     ] = None,
-    trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    source: Annotated[LogSource | None, Query()] = None,
+    trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this trigger's logs")] = None,
+    source: Annotated[LogSource | None, Query(description="Only logs fired this way")] = None,
     since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
     until: Annotated[IsoDateTime | None, Query(description="fired before (ISO-8601 with offset)")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Logs per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(pattern=logs.LOG_CURSOR_PATTERN, description="From the previous page's Link")
     ] = None,
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, source, since, until)
-    document, next_cursor, cache_status = logs.list_logs(
-        tenant_id(app), query, limit, cursor, wiring.log_store(), wiring.cache(), wiring.clock()
+    page, cache_status = log_page(
+        tenant_id(app),
+        query,
+        limit,
+        cursor,
+        store=wiring.unit_of_work().logs,
+        cache=wiring.cache(),
+        clock=wiring.clock(),
     )
-    headers = {}
-    if next_cursor:
-        params: dict[str, Any] = {
+    logger.info("logs listed", cache=cache_status)
+    count(f"Cache{cache_status.title()}", route="list_logs")
+    headers: dict[str, str] = {"X-Cache": cache_status}
+    if page.next_cursor:
+        filters: dict[str, Any] = {
             "state": state,
             "trigger_id": trigger_id,
             "source": source,
             "since": since,
             "until": until,
         }
-        link_query = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items() if v is not None}
-        headers["Link"] = next_link(app, {**link_query, "limit": str(limit), "cursor": next_cursor})
-    count(f"Cache{cache_status.title()}", route="list_logs")
-    return cached_json_response(document, cache_status, headers)
+        link_query = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items() if v is not None}
+        headers["Link"] = next_link(app, {**link_query, "limit": str(limit), "cursor": page.next_cursor})
+    return json_response(200, page.body, headers)
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

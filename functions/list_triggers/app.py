@@ -1,6 +1,6 @@
 """GET /triggers: the caller's triggers, a keyset page at a time."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -9,33 +9,40 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import documented, make_resolver, model_response, next_link, problems, tenant_id
-from trigger_platform.edge.observability import lambda_entry
-from trigger_platform.models import TriggerOut
+from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.headers import base_url, next_link
+from trigger_platform.edge.observability import count, lambda_entry, logger
+from trigger_platform.edge.resolver import make_resolver, tenant_id
+from trigger_platform.edge.responses import json_response, to_json_array
 from trigger_platform.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
+from trigger_platform.views import TriggerView
 
 app = make_resolver()
 
 
 @app.get(
     "/triggers",
+    operation_id="listTriggers",
+    tags=["Triggers"],
     summary="List triggers",
+    description="The caller's triggers, oldest first, a page at a time; the next page is in the Link header.",
     responses={
-        **documented(200, list[TriggerOut], "A page of triggers", {"Link": 'The next page: <url>; rel="next"'}),
+        **documented(200, list[TriggerView], "A page of triggers", {"Link": 'The next page: <url>; rel="next"'}),
         **problems(401, 422, 503),
     },
 )
 def list_triggers(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Triggers per page")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="From the previous page's Link")] = None,
 ) -> Response[str]:
-    page = triggers.list_triggers(tenant_id(app), wiring.trigger_store(), limit, cursor)
-    headers = {}
-    if page.next_cursor:
-        headers["Link"] = next_link(app, {"limit": str(limit), "cursor": page.next_cursor})
-    return model_response(200, [TriggerOut.of(t) for t in page.triggers], headers=headers)
+    page = triggers.list_triggers(tenant_id(app), limit, cursor, store=wiring.unit_of_work().triggers)
+    logger.info("triggers listed", count=len(page.triggers))
+    count("Reads", route="list_triggers")
+    headers = {"Link": next_link(app, {"limit": str(limit), "cursor": page.next_cursor})} if page.next_cursor else None
+    base = base_url(app)
+    return json_response(200, to_json_array([TriggerView.of(t, base) for t in page.triggers]), headers)
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

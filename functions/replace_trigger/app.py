@@ -1,6 +1,6 @@
-"""PUT /triggers/{trigger_id}: replace a trigger's definition (optimistic concurrency with If-Match)."""
+"""PUT /triggers/{trigger_id}: edit a trigger's definition (optimistic concurrency with If-Match)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
@@ -8,29 +8,30 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
+from trigger_platform.definitions import TriggerDefinition
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import (
-    BODY_PROBLEMS,
-    IF_MATCH_PATTERN,
-    documented,
-    etag,
-    expected_version,
-    make_resolver,
-    model_response,
-    problems,
-    tenant_id,
-)
-from trigger_platform.edge.observability import lambda_entry, logger
-from trigger_platform.models import TriggerDefinition, TriggerOut
+from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, problems
+from trigger_platform.edge.headers import IF_MATCH_PATTERN, base_url, etag, expected_version
+from trigger_platform.edge.observability import count, lambda_entry, logger
+from trigger_platform.edge.resolver import make_resolver, tenant_id
+from trigger_platform.edge.responses import model_response
+from trigger_platform.views import TriggerView
 
 app = make_resolver()
 
 
 @app.put(
     "/triggers/<trigger_id>",
+    operation_id="replaceTrigger",
+    tags=["Triggers"],
     summary="Replace a trigger's definition",
+    description=(
+        "An edit, not a re-arm: a trigger whose schedule is unchanged keeps its state and next fire time (a "
+        "completed one-time trigger stays completed, an interval keeps counting from when it was defined); a new "
+        "schedule re-arms it from now. Setting `enabled` pauses or resumes it. If-Match makes the edit conditional."
+    ),
     responses={
-        **documented(200, TriggerOut, "The new definition", {"ETag": "The trigger's new version"}),
+        **documented(200, TriggerView, "The new definition", {"ETag": "The trigger's new version"}),
         **problems(*BODY_PROBLEMS, 404, 412),
     },
 )
@@ -48,15 +49,15 @@ def replace_trigger(
         tenant_id(app),
         trigger_id,
         definition.root,
-        wiring.trigger_store(),
-        wiring.scheduler(),
-        wiring.clock(),
-        expected_version(if_match),
+        uow=wiring.unit_of_work(),
+        clock=wiring.clock(),
+        expected_version=expected_version(if_match),
     )
-    logger.info("trigger replaced", trigger_id=str(trigger.id), version=trigger.version)
-    return model_response(200, TriggerOut.of(trigger), headers={"ETag": etag(trigger.version)})
+    logger.info("trigger replaced", trigger_id=trigger_id, version=trigger.version)
+    count("TriggersReplaced", type=trigger.definition.type)
+    return model_response(200, TriggerView.of(trigger, base_url(app)), {"ETag": etag(trigger.version)})
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

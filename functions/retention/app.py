@@ -11,7 +11,7 @@ from trigger_platform.edge.observability import count, lambda_entry, logger
 
 @lambda_entry()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = retention.run_retention(wiring.retention_store(), wiring.clock())
+    report = retention.run_retention(store=wiring.retention_store(), clock=wiring.clock())
     logger.info("retention run", **report.__dict__)
     count("RetentionLogsRemoved", report.logs_removed)
     count("RetentionPartitionsDropped", report.partitions_dropped)

@@ -1,31 +1,42 @@
 """POST /triggers/{trigger_id}/test: fire a saved trigger once, now, leaving its schedule alone."""
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.http import make_resolver, manual_test_response, manual_test_responses, tenant_id
-from trigger_platform.edge.observability import lambda_entry
+from trigger_platform.edge.documentation import manual_test_responses
+from trigger_platform.edge.observability import count, lambda_entry, logger
+from trigger_platform.edge.resolver import make_resolver, tenant_id
+from trigger_platform.edge.responses import manual_test_response
 
 app = make_resolver()
 
 
 @app.post(
     "/triggers/<trigger_id>/test",
+    operation_id="testTrigger",
+    tags=["Firing"],
     summary="Test a saved trigger now",
+    description=(
+        "Fires the trigger once now with its predefined payload, whatever its schedule or state, and writes a test "
+        "log; the schedule is left as it is."
+    ),
     responses=manual_test_responses(401, 404),
 )
 def test_trigger(trigger_id: str) -> Response[str]:
-    tenant = tenant_id(app)
-    return manual_test_response(
-        lambda: firing.test_trigger(
-            tenant, trigger_id, wiring.trigger_store(), wiring.log_store(), wiring.cache(), wiring.clock()
-        )
+    outcome = firing.test_trigger(
+        tenant_id(app), trigger_id, uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock()
     )
+    logger.info("trigger tested", trigger_id=trigger_id, log_id=str(outcome.log.id) if outcome.log else None)
+    if outcome.log is not None:
+        count("Fires", source="test")
+    return manual_test_response(outcome)
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -63,7 +63,7 @@ def test_another_tenant_gets_404_or_nothing_on_every_endpoint(runtime: Runtime, 
 def cli(database_url: str, *args: str, stdin: str = "") -> str:
     env = {**os.environ, "DATABASE_URL": database_url}
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "trigger_platform.cli", *args],
+        [sys.executable, "-m", "trigger_platform.edge.cli", *args],
         cwd=ROOT,
         env=env,
         input=stdin,

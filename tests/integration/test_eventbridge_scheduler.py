@@ -7,6 +7,7 @@ exact update arguments are checked with a Stubber instead.
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,9 +19,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.builders import make_trigger as build_trigger
 from trigger_platform.adapters.eventbridge import EventBridgeScheduler, ScheduleTarget, schedule_name, schedule_request
 from trigger_platform.errors import ServiceUnavailable
-from trigger_platform.models import Trigger
+from trigger_platform.records import Trigger
 
 REGION = "us-east-1"
 GROUP = "trigger-platform"
@@ -69,16 +71,8 @@ def scheduler(client: Any) -> EventBridgeScheduler:
 def make_trigger(
     schedule: dict[str, Any], next_fire_at: datetime | None, *, enabled: bool = True, version: int = 1
 ) -> Trigger:
-    return Trigger(
-        id=uuid4(),
-        tenant_id=uuid4(),
-        definition={"type": "scheduled", "schedule": schedule, "payload": {"key": "value"}, "enabled": enabled},
-        status="active",
-        version=version,
-        next_fire_at=next_fire_at,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    document = {"type": "scheduled", "schedule": schedule, "payload": {"key": "value"}, "enabled": enabled}
+    return build_trigger(document, next_fire_at=next_fire_at, version=version, defined_at=NOW)
 
 
 def stored(client: Any, trigger_id: UUID) -> dict[str, Any]:
@@ -95,7 +89,7 @@ def assert_target(schedule: dict[str, Any], trigger: Trigger) -> None:
     assert json.loads(target["Input"]) == {
         "trigger_id": str(trigger.id),
         "tenant_id": str(trigger.tenant_id),
-        "version": trigger.version,
+        "version": trigger.armed_version,
         "scheduled_time": "<aws.scheduler.scheduled-time>",
         "execution_id": "<aws.scheduler.execution-id>",
     }
@@ -108,7 +102,7 @@ def test_one_time_interval_is_an_at_schedule_in_utc_that_deletes_itself(
     scheduler: EventBridgeScheduler, client: Any
 ) -> None:
     trigger = make_trigger({"interval": 30, "unit": "minutes"}, NOW + timedelta(minutes=30, microseconds=250_000))
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     first = NOW + timedelta(minutes=30)
     assert schedule["ScheduleExpression"] == f"at({first:%Y-%m-%dT%H:%M:%S})"
@@ -123,7 +117,7 @@ def test_one_time_interval_is_an_at_schedule_in_utc_that_deletes_itself(
 def test_at_schedule_with_an_offset_is_stored_in_utc(scheduler: EventBridgeScheduler, client: Any) -> None:
     at = datetime(2030, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=1)))
     trigger = make_trigger({"at": at.isoformat()}, at)
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     assert schedule["ScheduleExpression"] == "at(2030-01-05T08:00:00)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -147,7 +141,7 @@ def test_recurring_interval_is_a_rate_starting_at_the_first_fire(
     schedule_def = {"interval": interval, "unit": unit, "is_recurring": True}
     first = NOW + timedelta(**{unit: interval})
     trigger = make_trigger(schedule_def, first)
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     assert schedule["ScheduleExpression"] == expression
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -168,7 +162,7 @@ def test_recurring_interval_keeps_its_bounds(scheduler: EventBridgeScheduler, cl
         "end_at": end_at.isoformat(),
     }
     trigger = make_trigger(schedule_def, start_at)
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     assert schedule["ScheduleExpression"] == "rate(15 minutes)"
     assert schedule["StartDate"] == start_at
@@ -177,7 +171,6 @@ def test_recurring_interval_keeps_its_bounds(scheduler: EventBridgeScheduler, cl
 
 
 def test_cron_is_stored_in_eventbridge_form_in_its_time_zone(scheduler: EventBridgeScheduler, client: Any) -> None:
-    pytest.importorskip("trigger_platform.cron")
     start_at, end_at = NOW + timedelta(days=2), NOW + timedelta(days=60)
     schedule_def = {
         "cron": "0 9 * * MON-FRI",
@@ -186,7 +179,7 @@ def test_cron_is_stored_in_eventbridge_form_in_its_time_zone(scheduler: EventBri
         "end_at": end_at.isoformat(),
     }
     trigger = make_trigger(schedule_def, start_at + timedelta(hours=1))
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON-FRI *)"
     assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
@@ -198,9 +191,8 @@ def test_cron_is_stored_in_eventbridge_form_in_its_time_zone(scheduler: EventBri
 
 
 def test_cron_without_bounds_has_no_start_or_end(scheduler: EventBridgeScheduler, client: Any) -> None:
-    pytest.importorskip("trigger_platform.cron")
     trigger = make_trigger({"cron": "30 */2 * * *"}, NOW + timedelta(hours=1))
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     schedule = stored(client, trigger.id)
     assert schedule["ScheduleExpression"] == "cron(30 0/2 * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -212,25 +204,25 @@ def test_paused_trigger_has_a_disabled_schedule(scheduler: EventBridgeScheduler,
     trigger = make_trigger(
         {"interval": 1, "unit": "hours", "is_recurring": True}, NOW + timedelta(hours=1), enabled=False
     )
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     assert stored(client, trigger.id)["State"] == "DISABLED"
 
 
 # Lifecycle --------------------------------------------------------------------------------------------------------
 
 
-def test_put_twice_updates_the_one_schedule(scheduler: EventBridgeScheduler, client: Any) -> None:
+def test_replacing_updates_the_one_schedule(scheduler: EventBridgeScheduler, client: Any) -> None:
     trigger = make_trigger({"interval": 1, "unit": "hours", "is_recurring": True}, NOW + timedelta(hours=1))
-    scheduler.put(trigger)
-    scheduler.put(trigger)
-    replaced = trigger.model_copy(
-        update={
-            "version": 2,
-            "definition": trigger.definition.model_copy(update={"enabled": False}),
-            "next_fire_at": NOW + timedelta(hours=3),
-        }
+    scheduler.create(trigger)
+    scheduler.replace(trigger)
+    replaced = replace(
+        trigger,
+        version=2,
+        armed_version=2,
+        definition=trigger.definition.model_copy(update={"enabled": False}),
+        next_fire_at=NOW + timedelta(hours=3),
     )
-    scheduler.put(replaced)
+    scheduler.replace(replaced)
     schedule = stored(client, trigger.id)
     assert json.loads(schedule["Target"]["Input"])["version"] == 2
     assert schedule["State"] == "DISABLED"
@@ -238,18 +230,18 @@ def test_put_twice_updates_the_one_schedule(scheduler: EventBridgeScheduler, cli
     assert scheduler.trigger_ids() == {trigger.id}
 
 
-def test_put_after_delete_recreates_the_schedule(scheduler: EventBridgeScheduler, client: Any) -> None:
+def test_replacing_after_delete_recreates_the_schedule(scheduler: EventBridgeScheduler, client: Any) -> None:
     trigger = make_trigger({"interval": 10, "unit": "minutes"}, NOW + timedelta(minutes=10))
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     scheduler.delete(trigger.id)
     assert scheduler.trigger_ids() == set()
-    scheduler.put(trigger)
+    scheduler.replace(trigger)
     assert stored(client, trigger.id)["ScheduleExpression"] == f"at({NOW + timedelta(minutes=10):%Y-%m-%dT%H:%M:%S})"
 
 
 def test_delete_twice_and_delete_of_an_unknown_trigger_are_fine(scheduler: EventBridgeScheduler, client: Any) -> None:
     trigger = make_trigger({"interval": 10, "unit": "minutes"}, NOW + timedelta(minutes=10))
-    scheduler.put(trigger)
+    scheduler.create(trigger)
     scheduler.delete(trigger.id)
     scheduler.delete(trigger.id)
     scheduler.delete(uuid4())
@@ -265,7 +257,7 @@ def test_trigger_ids_lists_only_our_schedules_in_our_group(scheduler: EventBridg
         make_trigger({"at": (NOW + timedelta(days=3)).isoformat()}, NOW + timedelta(days=3)),
     ]
     for trigger in triggers:
-        scheduler.put(trigger)
+        scheduler.create(trigger)
     foreign = {k: v for k, v in schedule_request(triggers[0], TARGET).items() if k != "Name"}
     client.create_schedule(Name="nightly-report", **foreign)
     client.create_schedule(Name="trigger-not-a-uuid", **foreign)
@@ -278,7 +270,7 @@ def test_trigger_ids_reads_every_page(scheduler: EventBridgeScheduler) -> None:
     # moto answers 50 schedules a page.
     triggers = [make_trigger({"interval": 5, "unit": "minutes"}, NOW + timedelta(minutes=5)) for _ in range(55)]
     for trigger in triggers:
-        scheduler.put(trigger)
+        scheduler.create(trigger)
     assert scheduler.trigger_ids() == {trigger.id for trigger in triggers}
 
 
@@ -297,7 +289,23 @@ ONE_TIME = make_trigger({"interval": 10, "unit": "minutes"}, NOW + timedelta(min
 ARN_RESPONSE = {"ScheduleArn": f"arn:aws:scheduler:us-east-1:123456789012:schedule/{GROUP}/x"}
 
 
-def test_put_updates_then_creates_when_missing_then_updates_after_a_racing_create(
+def test_creating_a_schedule_is_one_call(stubbed: tuple[EventBridgeScheduler, Stubber]) -> None:
+    scheduler, stubber = stubbed
+    stubber.add_response("create_schedule", ARN_RESPONSE, expected_params=schedule_request(ONE_TIME, TARGET))
+    scheduler.create(ONE_TIME)
+
+
+def test_creating_a_schedule_left_by_an_earlier_attempt_updates_it(
+    stubbed: tuple[EventBridgeScheduler, Stubber],
+) -> None:
+    scheduler, stubber = stubbed
+    request = schedule_request(ONE_TIME, TARGET)
+    stubber.add_client_error("create_schedule", "ConflictException", http_status_code=409, expected_params=request)
+    stubber.add_response("update_schedule", ARN_RESPONSE, expected_params=request)
+    scheduler.create(ONE_TIME)
+
+
+def test_replacing_updates_and_creates_the_schedule_when_it_is_gone(
     stubbed: tuple[EventBridgeScheduler, Stubber],
 ) -> None:
     scheduler, stubber = stubbed
@@ -305,9 +313,8 @@ def test_put_updates_then_creates_when_missing_then_updates_after_a_racing_creat
     stubber.add_client_error(
         "update_schedule", "ResourceNotFoundException", http_status_code=404, expected_params=request
     )
-    stubber.add_client_error("create_schedule", "ConflictException", http_status_code=409, expected_params=request)
-    stubber.add_response("update_schedule", ARN_RESPONSE, expected_params=request)
-    scheduler.put(ONE_TIME)
+    stubber.add_response("create_schedule", ARN_RESPONSE, expected_params=request)
+    scheduler.replace(ONE_TIME)
 
 
 @pytest.mark.parametrize(
@@ -319,25 +326,25 @@ def test_put_updates_then_creates_when_missing_then_updates_after_a_racing_creat
         ("ValidationException", 400),
     ],
 )
-def test_put_failures_are_service_unavailable_without_the_aws_message(
+def test_scheduling_failures_are_service_unavailable_without_the_aws_message(
     stubbed: tuple[EventBridgeScheduler, Stubber], code: str, status: int
 ) -> None:
     scheduler, stubber = stubbed
-    stubber.add_client_error("update_schedule", code, AWS_MESSAGE, http_status_code=status)
+    stubber.add_client_error("create_schedule", code, AWS_MESSAGE, http_status_code=status)
     with pytest.raises(ServiceUnavailable) as error:
-        scheduler.put(ONE_TIME)
+        scheduler.create(ONE_TIME)
     assert error.value.detail == "The scheduler is not reachable."
     assert AWS_MESSAGE not in str(error.value)
     assert isinstance(error.value.__cause__, ClientError)
     assert error.value.__cause__.response["Error"]["Code"] == code
 
 
-def test_put_failing_to_create_is_service_unavailable(stubbed: tuple[EventBridgeScheduler, Stubber]) -> None:
+def test_replacing_that_fails_to_recreate_is_service_unavailable(stubbed: tuple[EventBridgeScheduler, Stubber]) -> None:
     scheduler, stubber = stubbed
     stubber.add_client_error("update_schedule", "ResourceNotFoundException", http_status_code=404)
     stubber.add_client_error("create_schedule", "ThrottlingException", http_status_code=400)
     with pytest.raises(ServiceUnavailable):
-        scheduler.put(ONE_TIME)
+        scheduler.replace(ONE_TIME)
 
 
 @pytest.mark.parametrize(
@@ -377,7 +384,7 @@ def test_unreachable_endpoint_is_service_unavailable(credentials: None) -> None:
     )
     scheduler = EventBridgeScheduler(unreachable, TARGET)
     with pytest.raises(ServiceUnavailable) as put_error:
-        scheduler.put(ONE_TIME)
+        scheduler.create(ONE_TIME)
     assert isinstance(put_error.value.__cause__, EndpointConnectionError)
     with pytest.raises(ServiceUnavailable) as delete_error:
         scheduler.delete(ONE_TIME.id)

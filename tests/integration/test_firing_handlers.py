@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Tenant, api_event
+from tests.conftest import Tenant, api_event, database_down
 from tests.integration.conftest import Invoke, body
-from trigger_platform.adapters.postgres import Database
 from trigger_platform.edge import wiring
 
 SEED_API = {"type": "api", "payload": {"key": "value"}}
@@ -175,7 +174,7 @@ def test_testing_a_saved_trigger_fires_now_and_keeps_its_schedule(
     (log,) = stored_logs(database_url, trigger_id=trigger_id)
     assert (log["source"], log["is_test"]) == ("test", True)
     assert body(invoke("GetTriggerFunction", api_event("get_trigger", tenant, trigger_id))) == before
-    assert UUID(trigger_id) in wiring.local_scheduler().trigger_ids()
+    assert UUID(trigger_id) in wiring.scheduler().trigger_ids()
 
 
 def test_testing_another_tenants_trigger_is_404(invoke: Invoke, make_tenant: Any) -> None:
@@ -187,8 +186,7 @@ def test_testing_another_tenants_trigger_is_404(invoke: Invoke, make_tenant: Any
 def test_a_test_while_the_database_is_down_fails_with_a_reason(
     invoke: Invoke, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unreachable = Database(lambda: "postgresql://postgres@127.0.0.1:1/nowhere", connect_timeout_s=1)
-    monkeypatch.setattr(wiring, "database", lambda: unreachable)
+    database_down(monkeypatch)
     response = invoke("TestDefinitionFunction", api_event("test_definition", tenant))
     assert response["statusCode"] == 503
     outcome = body(response)

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import Tenant, api_event, load_event
 from tests.integration.conftest import Invoke, body, header
 from trigger_platform.adapters.cache import GENERATION_KEY, MemoryCache, RedisCache
+from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.clock import ManualClock
@@ -126,7 +127,7 @@ def test_two_crons_at_once_do_not_collide(database_url: str, clock: ManualClock)
 
     def run() -> None:
         db = Database(lambda: database_url)
-        reports.append(run_retention(PostgresRetentionStore(db), clock))
+        reports.append(run_retention(store=PostgresRetentionStore(db, LogPartitions(db)), clock=clock))
         db.close()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -297,7 +298,8 @@ HOT_QUERIES = {
 @pytest.mark.parametrize("name", sorted(HOT_QUERIES))
 def test_hot_log_queries_use_indexes_and_prune_partitions(database_url: str, tenant: Tenant, name: str) -> None:
     now = datetime.now(UTC)
-    store = PostgresRetentionStore(Database(lambda: database_url))
+    db = Database(lambda: database_url)
+    store = PostgresRetentionStore(db, LogPartitions(db))
     store.ensure_partitions([now + timedelta(hours=h) for h in range(-60, 25)])
     params = {"t": str(tenant.id), "after": now - timedelta(hours=48), "now": now, "later": now + timedelta(seconds=1)}
     params["soon"] = now + timedelta(minutes=1)

@@ -10,19 +10,18 @@ import psycopg2
 import pytest
 
 from local.scheduler import SchedulerLoop
-from local.server import FunctionHost
-from local.template import load_template
-from tests.conftest import ROOT, Tenant, api_event, load_event
+from local.schedules import LocalScheduler
+from tests.conftest import UNREACHABLE_URL, Tenant, api_event, database_down, load_event
 from tests.integration.conftest import Invoke, body
 from trigger_platform import firing
 from trigger_platform.adapters.cache import MemoryCache
-from trigger_platform.adapters.local_scheduler import LocalScheduler, RetryPolicy
-from trigger_platform.adapters.log_store import PostgresLogStore
+from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
-from trigger_platform.adapters.trigger_store import PostgresTriggerStore
+from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 from trigger_platform.clock import ManualClock
 from trigger_platform.edge import wiring
 from trigger_platform.errors import ServiceUnavailable
+from trigger_platform.fire_input import ScheduledFire
 
 ONE_TIME = {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}}
 EVERY_MINUTE = {"type": "scheduled", "schedule": {"interval": 1, "unit": "minutes", "is_recurring": True}}
@@ -59,6 +58,10 @@ def scheduled_logs(database_url: str, trigger_id: str) -> list[tuple[Any, ...]]:
         return cur.fetchall()
 
 
+def unit_of_work(db: Database) -> PostgresUnitOfWork:
+    return PostgresUnitOfWork(db, LogPartitions(db), lambda: LocalScheduler(db))
+
+
 def get(invoke: Invoke, tenant: Tenant, trigger_id: str) -> dict[str, Any]:
     return body(invoke("GetTriggerFunction", api_event("get_trigger", tenant, trigger_id)))  # type: ignore[no-any-return]
 
@@ -82,8 +85,11 @@ def test_twenty_concurrent_deliveries_of_one_event_give_one_log(
     invoke: Invoke, tenant: Tenant, database_url: str
 ) -> None:
     trigger = create(invoke, tenant, EVERY_MINUTE)
-    fire = firing.ScheduledFire(
-        UUID(trigger["id"]), tenant.id, 1, datetime.fromisoformat(trigger["details"]["next_fire_at"])
+    fire = ScheduledFire(
+        trigger_id=UUID(trigger["id"]),
+        tenant_id=tenant.id,
+        version=1,
+        scheduled_time=datetime.fromisoformat(trigger["details"]["next_fire_at"]),
     )
     start = threading.Barrier(20)
     outcomes: list[str | None] = []
@@ -91,8 +97,8 @@ def test_twenty_concurrent_deliveries_of_one_event_give_one_log(
     def deliver() -> None:
         db = Database(lambda: database_url)
         start.wait()
-        outcome = firing.fire_scheduled(
-            fire, PostgresTriggerStore(db), PostgresLogStore(db), MemoryCache(), wiring.SystemClock()
+        (outcome,) = firing.fire_scheduled(
+            [fire], uow=unit_of_work(db), cache=MemoryCache(), clock=wiring.SystemClock()
         )
         outcomes.append(outcome.skipped)
         db.close()
@@ -125,7 +131,9 @@ def test_stale_paused_and_deleted_triggers_are_skipped(invoke: Invoke, tenant: T
     assert invoke("FireScheduledFunction", old_event) == {"status": "skipped", "reason": "stale_version"}
 
     paused = create(invoke, tenant, {**EVERY_MINUTE, "enabled": False})
-    assert invoke("FireScheduledFunction", due_event(paused, tenant))["reason"] == "paused"
+    assert paused["details"]["next_fire_at"] is None  # it does not fire while paused
+    a_minute_in = (datetime.fromisoformat(paused["created_at"]) + timedelta(minutes=1)).isoformat()
+    assert invoke("FireScheduledFunction", due_event(paused, tenant, a_minute_in))["reason"] == "paused"
 
     deleted = create(invoke, tenant, EVERY_MINUTE)
     invoke("DeleteTriggerFunction", api_event("delete_trigger", tenant, deleted["id"]))
@@ -143,9 +151,8 @@ def test_a_fire_while_the_database_is_down_raises_so_scheduler_retries(
 ) -> None:
     trigger = create(invoke, tenant, ONE_TIME)
     event = due_event(trigger, tenant)
-    unreachable = Database(lambda: "postgresql://postgres@127.0.0.1:1/nowhere", connect_timeout_s=1)
     with monkeypatch.context() as patched:
-        patched.setattr(wiring, "database", lambda: unreachable)
+        database_down(patched)
         with pytest.raises(ServiceUnavailable):
             invoke("FireScheduledFunction", event)
     assert invoke("FireScheduledFunction", event)["status"] == "fired"  # the retry
@@ -156,13 +163,16 @@ def test_a_fire_while_the_database_is_down_raises_so_scheduler_retries(
 # The local scheduler ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def loop(database_url: str, clock: ManualClock) -> Iterator[SchedulerLoop]:
-    template = load_template(ROOT / "template.yaml")
-    assert template.schedule_target is not None
+def scheduler_loop(database_url: str, clock: ManualClock) -> tuple[SchedulerLoop, Database]:
+    """A loop as the local runtime builds it: its own connection for claims, logs and advances."""
     db = Database(lambda: database_url)
-    scheduler = LocalScheduler(db, RetryPolicy(lease=timedelta(seconds=30)))
-    yield SchedulerLoop(scheduler, FunctionHost(), template.schedule_target, clock)
+    return SchedulerLoop(db, unit_of_work(db), MemoryCache(), clock), db
+
+
+@pytest.fixture
+def loop(invoke: Invoke, database_url: str, clock: ManualClock) -> Iterator[SchedulerLoop]:
+    runner, db = scheduler_loop(database_url, clock)
+    yield runner
     db.close()
 
 
@@ -213,9 +223,7 @@ def test_two_schedulers_on_one_database_never_double_fire(
         create(invoke, tenant, {"type": "scheduled", "schedule": {"interval": 1, "unit": "seconds"}}) for _ in range(30)
     ]
     clock.advance(timedelta(seconds=2))
-    other_db = Database(lambda: database_url)
-    # Separate claims on separate connections; one function host, as handlers share a process.
-    other = SchedulerLoop(LocalScheduler(other_db), loop.host, loop.fire_function, clock)
+    other, other_db = scheduler_loop(database_url, clock)
     threads = [threading.Thread(target=runner.tick, args=(clock.now(),)) for runner in (loop, other)]
     for thread in threads:
         thread.start()
@@ -226,7 +234,7 @@ def test_two_schedulers_on_one_database_never_double_fire(
     other_db.close()
 
 
-def test_a_failed_delivery_is_retried_until_it_is_logged(
+def test_a_fire_that_fails_backs_off_alone_and_is_retried_until_it_is_logged(
     invoke: Invoke,
     tenant: Tenant,
     database_url: str,
@@ -234,13 +242,36 @@ def test_a_failed_delivery_is_retried_until_it_is_logged(
     loop: SchedulerLoop,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    failing = create(invoke, tenant, {"type": "scheduled", "schedule": {"interval": 1, "unit": "seconds"}})
+    healthy = create(invoke, tenant, {"type": "scheduled", "schedule": {"interval": 1, "unit": "seconds"}})
+    clock.advance(timedelta(seconds=1))
+    real_fire = firing.fire_scheduled
+
+    def fire_unless_failing(fires: list[ScheduledFire], **ports: Any) -> list[firing.ScheduledFireOutcome]:
+        if any(str(fire.trigger_id) == failing["id"] for fire in fires):
+            raise RuntimeError("a bug in one trigger's fire")
+        return real_fire(fires, **ports)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(firing, "fire_scheduled", fire_unless_failing)
+        assert loop.tick(clock.now()) == 2
+        assert loop.tick(clock.now()) == 0  # the failed one waits for its back-off
+    assert len(scheduled_logs(database_url, healthy["id"])) == 1
+    assert scheduled_logs(database_url, failing["id"]) == []
+    clock.advance(timedelta(seconds=1))
+    assert loop.tick(clock.now()) == 1
+    assert len(scheduled_logs(database_url, failing["id"])) == 1
+
+
+def test_a_database_outage_fires_nothing_and_loses_nothing(
+    invoke: Invoke, tenant: Tenant, database_url: str, clock: ManualClock, loop: SchedulerLoop
+) -> None:
     trigger = create(invoke, tenant, {"type": "scheduled", "schedule": {"interval": 1, "unit": "seconds"}})
     clock.advance(timedelta(seconds=1))
-    unreachable = Database(lambda: "postgresql://postgres@127.0.0.1:1/nowhere", connect_timeout_s=1)
-    with monkeypatch.context() as patched:
-        patched.setattr(wiring, "database", lambda: unreachable)
-        assert loop.tick(clock.now()) == 1
+    unreachable = Database(lambda: UNREACHABLE_URL, connect_timeout_s=1)
+    cut_off = SchedulerLoop(unreachable, unit_of_work(unreachable), MemoryCache(), clock)
+    with pytest.raises(ServiceUnavailable):
+        cut_off.tick(clock.now())
     assert scheduled_logs(database_url, trigger["id"]) == []
-    clock.advance(timedelta(minutes=1))
-    loop.tick(clock.now())
+    assert loop.tick(clock.now()) == 1
     assert len(scheduled_logs(database_url, trigger["id"])) == 1

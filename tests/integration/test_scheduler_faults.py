@@ -87,7 +87,7 @@ def create(invoke: Invoke, tenant: Tenant) -> dict[str, Any]:
 def test_a_failed_create_is_503_and_leaves_neither_row_nor_schedule(
     invoke: Invoke, tenant: Tenant, flaky: FlakyClient, fault: str
 ) -> None:
-    flaky.failing = {"update_schedule": FAULTS[fault], "create_schedule": FAULTS[fault]}
+    flaky.failing = {"create_schedule": FAULTS[fault]}
     response = create(invoke, tenant)
     assert response["statusCode"] == 503
     problem = body(response)
@@ -142,13 +142,13 @@ def test_reconcile_lists_and_repairs_drift_and_is_safe_to_repeat(
         FlexibleTimeWindow={"Mode": "OFF"},
         Target=details["Target"],
     )
-    store, scheduler = wiring.trigger_store(), wiring.scheduler()
-    looked = reconcile(store, scheduler, repair=False)
+    store, scheduler = wiring.unit_of_work().triggers, wiring.scheduler()
+    looked = reconcile(store=store, scheduler=scheduler, repair=False)
     assert uuid.UUID(lost) in looked.missing and stray in looked.orphaned
     assert schedule_version(flaky, lost) is None  # looking changes nothing
-    repaired = reconcile(store, scheduler)
+    repaired = reconcile(store=store, scheduler=scheduler)
     assert repaired.repaired
     assert schedule_version(flaky, lost) == 1 and schedule_version(flaky, kept) == 1
     assert stray not in scheduler.trigger_ids()
-    again = reconcile(store, scheduler)
+    again = reconcile(store=store, scheduler=scheduler)
     assert uuid.UUID(lost) not in again.missing and stray not in again.orphaned

@@ -46,7 +46,10 @@ def test_sample_api_event_creates_an_api_trigger_with_its_fire_endpoint(invoke: 
     assert response["statusCode"] == 201
     trigger = body(response)["trigger"]
     assert trigger["payload"] == {"key": "value"}
-    assert trigger["details"] == {"endpoint": f"/triggers/{trigger['id']}/fire", "schema": {"key": "string"}}
+    # The URL a client calls, stage included, as the sample event addressed the API.
+    stage_url = "https://1234567890.execute-api.us-east-1.amazonaws.com/Prod"
+    assert trigger["details"] == {"endpoint": f"{stage_url}/triggers/{trigger['id']}/fire", "schema": {"key": "string"}}
+    assert header(response, "Location") == f"{stage_url}/triggers/{trigger['id']}"
 
 
 def test_at_schedule_with_offset_and_optional_name_is_accepted(invoke: Invoke, tenant: Tenant) -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from trigger_platform.models import AtSchedule, IntervalSchedule, TriggerDefinition
+from trigger_platform.definitions import AtSchedule, IntervalSchedule, TriggerDefinition
 from trigger_platform.payloads import MAX_KEYS, MAX_SAFE_INTEGER, MAX_STRING_LENGTH
 from trigger_platform.schedules import first_fire_at, schedule_errors
 

@@ -1,14 +1,17 @@
 """The exact create_schedule/update_schedule arguments each kind of scheduled trigger becomes."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from tests.builders import definition
+from tests.builders import make_trigger as build_trigger
 from trigger_platform.adapters.eventbridge import ScheduleTarget, rate_expression, schedule_name, schedule_request
-from trigger_platform.models import Trigger
+from trigger_platform.records import Trigger
 
 TARGET = ScheduleTarget(
     group_name="trigger-platform",
@@ -27,21 +30,14 @@ PAYLOAD = {"customer_email": "someone@example.com"}
 def make_trigger(
     schedule: dict[str, Any], next_fire_at: datetime | None, *, enabled: bool = True, version: int = 3
 ) -> Trigger:
-    return Trigger(
-        id=TRIGGER_ID,
-        tenant_id=TENANT_ID,
-        definition={
-            "type": "scheduled",
-            "name": "nightly",
-            "schedule": schedule,
-            "payload": PAYLOAD,
-            "enabled": enabled,
-        },
-        status="active",
-        version=version,
+    document = {"type": "scheduled", "name": "nightly", "schedule": schedule, "payload": PAYLOAD, "enabled": enabled}
+    return build_trigger(
+        document,
         next_fire_at=next_fire_at,
-        created_at=DEFINED_AT,
-        updated_at=DEFINED_AT,
+        trigger_id=TRIGGER_ID,
+        tenant_id=TENANT_ID,
+        version=version,
+        defined_at=DEFINED_AT,
     )
 
 
@@ -136,7 +132,6 @@ def test_recurring_interval_with_bounds_starts_no_earlier_than_start_at_and_ends
 
 
 def test_cron_is_translated_and_read_in_its_time_zone_within_its_bounds() -> None:
-    pytest.importorskip("trigger_platform.cron")
     start_at = datetime(2027, 2, 1, 9, tzinfo=timezone(timedelta(hours=1)))
     end_at = datetime(2027, 12, 31, tzinfo=UTC)
     schedule = {
@@ -158,7 +153,6 @@ def test_cron_is_translated_and_read_in_its_time_zone_within_its_bounds() -> Non
 
 
 def test_cron_start_already_passed_when_defined_is_left_out() -> None:
-    pytest.importorskip("trigger_platform.cron")
     schedule = {"cron": "*/15 * * * *", "start_at": "2026-01-01T00:00:00+00:00"}
     trigger = make_trigger(schedule, datetime(2027, 1, 5, 8, 15, tzinfo=UTC))
     assert schedule_request(trigger, TARGET) == expected(
@@ -221,6 +215,6 @@ def test_a_trigger_without_a_next_fire_time_cannot_be_scheduled() -> None:
 
 def test_an_api_trigger_has_no_schedule() -> None:
     trigger = make_trigger({"interval": 5, "unit": "minutes"}, None)
-    api_trigger = Trigger.model_validate({**trigger.model_dump(), "definition": {"type": "api"}})
+    api_trigger = replace(trigger, definition=definition({"type": "api"}))
     with pytest.raises(ValueError, match="only scheduled triggers"):
         schedule_request(api_trigger, TARGET)

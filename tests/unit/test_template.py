@@ -43,6 +43,8 @@ def statements() -> list[tuple[str, dict[str, Any]]]:
                 found += [(name, s) for s in policy["Statement"]]
             if isinstance(policy, dict) and "PolicyDocument" in policy:
                 found += [(name, s) for s in policy["PolicyDocument"]["Statement"]]
+        if "PolicyDocument" in props:  # a managed policy
+            found += [(name, s) for s in props["PolicyDocument"]["Statement"]]
     return found
 
 
@@ -56,16 +58,25 @@ def test_no_policy_grants_wildcard_actions_or_resources() -> None:
         assert resource != '"*"', (owner, statement)
 
 
+#: The domain calls that change a trigger's schedule.
+SCHEDULING_CALLS = ("triggers.create_trigger(", "triggers.replace_trigger(", "triggers.delete_trigger(")
+
+
 def uses_scheduler(function: dict[str, Any]) -> bool:
     source = (ROOT / function["Properties"]["CodeUri"] / "app.py").read_text()
-    return "wiring.scheduler()" in source
+    return any(call in source for call in SCHEDULING_CALLS)
 
 
 def test_only_the_functions_that_schedule_may_touch_schedules_or_pass_the_role() -> None:
+    policy = resources()["ManageTriggerSchedulesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {action for s in policy for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} >= {
+        "scheduler:CreateSchedule",
+        "iam:PassRole",
+    }
     for name, function in functions().items():
-        policy = json.dumps(function["Properties"].get("Policies", []))
-        may_schedule = "scheduler:CreateSchedule" in policy and "iam:PassRole" in policy
+        may_schedule = {"Ref": "ManageTriggerSchedulesPolicy"} in function["Properties"].get("Policies", [])
         assert may_schedule == uses_scheduler(function), name
+    assert sum(uses_scheduler(function) for function in functions().values()) == 3
 
 
 def test_the_scheduler_role_may_only_invoke_the_fire_function() -> None:

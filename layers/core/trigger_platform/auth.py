@@ -31,7 +31,7 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def authenticate(authorization: str | None, tokens: TokenStore) -> UUID:
+def authenticate(authorization: str | None, *, tokens: TokenStore) -> UUID:
     """The tenant an ``Authorization`` header belongs to; Unauthenticated otherwise."""
     presented = token_hash(bearer_token(authorization))
     found = tokens.find_token(presented)
@@ -41,7 +41,7 @@ def authenticate(authorization: str | None, tokens: TokenStore) -> UUID:
     return found[1]
 
 
-def create_tenant_with_token(name: str, tokens: TokenStore, token: str | None = None) -> tuple[UUID, str]:
+def create_tenant_with_token(name: str, *, tokens: TokenStore, token: str | None = None) -> tuple[UUID, str]:
     """Create (or reuse) the tenant ``name`` and register ``token`` (a new random one when None)."""
     tenant_id = tokens.tenant_named(name) or tokens.create_tenant(name)
     token = token or issue_token()

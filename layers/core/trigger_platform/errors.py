@@ -1,4 +1,5 @@
-"""Domain errors: a small hierarchy with machine-readable codes, mapped to HTTP once at the edge."""
+"""Domain errors: a small hierarchy with machine-readable codes, mapped to HTTP once at the edge
+(where the code becomes the problem's ``type``)."""
 
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ class FieldError:
 @dataclass
 class DomainError(Exception):
     detail: str
-    code: str = "error"
+    code: str = "error"  # each subclass names its kind
 
     def __str__(self) -> str:
         return self.detail
@@ -22,7 +23,7 @@ class DomainError(Exception):
 
 @dataclass
 class NotFound(DomainError):
-    code: str = "not_found"
+    code: str = "not-found"
 
 
 @dataclass
@@ -32,13 +33,13 @@ class Conflict(DomainError):
 
 @dataclass
 class PreconditionFailed(DomainError):
-    code: str = "precondition_failed"
+    code: str = "precondition-failed"
 
 
 @dataclass
 class InvalidInput(DomainError):
     errors: list[FieldError] = field(default_factory=list)
-    code: str = "invalid_input"
+    code: str = "invalid-input"
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ServiceUnavailable(DomainError):
     """A dependency (database, scheduler) is down; the caller may retry after ``retry_after_s``."""
 
     retry_after_s: int = 5
-    code: str = "service_unavailable"
+    code: str = "service-unavailable"
 
 
 @dataclass

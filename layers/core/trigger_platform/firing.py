@@ -6,44 +6,34 @@ often it is delivered, and an Idempotency-Key maps to one log for 24 hours.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from trigger_platform.clock import Clock
-from trigger_platform.errors import Conflict, FieldError, InvalidInput
+from trigger_platform.definitions import AnyDefinition, ApiDefinition, ScheduledDefinition
+from trigger_platform.errors import Conflict, FieldError, InvalidInput, ServiceUnavailable
+from trigger_platform.fire_input import ScheduledFire
 from trigger_platform.ids import new_id
 from trigger_platform.logs import invalidate_tenant_logs
-from trigger_platform.models import (
-    AnyDefinition,
-    ApiDefinition,
-    EventLog,
-    ScheduledDefinition,
-    Trigger,
-    TriggerStatus,
-)
 from trigger_platform.payloads import overlay
-from trigger_platform.ports import Cache, LogStore, TriggerStore
+from trigger_platform.ports import Cache, UnitOfWork
+from trigger_platform.records import EventLog, LogSource, ScheduleProgress, Trigger
 from trigger_platform.schedules import is_recurring, next_fire_after
-from trigger_platform.triggers import checked, get_trigger
+from trigger_platform.triggers import checked_definition, get_trigger
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
-@dataclass(frozen=True)
-class FireResult:
-    log_id: UUID
-    replayed: bool
-
-
 def _log(
     tenant_id: UUID,
     definition: AnyDefinition,
-    source: Literal["scheduled", "api", "test"],
-    payload: dict[str, Any],
+    source: LogSource,
     now: datetime,
+    payload: dict[str, Any] | None = None,
     trigger_id: UUID | None = None,
     scheduled_for: datetime | None = None,
 ) -> EventLog:
@@ -56,8 +46,17 @@ def _log(
         is_test=source == "test",
         scheduled_for=scheduled_for,
         fired_at=now,
-        payload=payload,
+        payload=dict(definition.payload) if payload is None else payload,
     )
+
+
+# API fires -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FireResult:
+    log_id: UUID
+    replayed: bool
 
 
 def _request_hash(trigger_id: UUID, body: Any) -> bytes:
@@ -65,18 +64,27 @@ def _request_hash(trigger_id: UUID, body: Any) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
+def _checked_key(idempotency_key: str) -> str:
+    if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInput(
+            "The Idempotency-Key is not valid.",
+            errors=[FieldError("Idempotency-Key", f"must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters")],
+        )
+    return idempotency_key
+
+
 def fire_api_trigger(
     tenant_id: UUID,
     trigger_id: str,
     body: Any,
-    idempotency_key: str | None,
-    triggers: TriggerStore,
-    logs: LogStore,
+    idempotency_key: str | None = None,
+    *,
+    uow: UnitOfWork,
     cache: Cache,
     clock: Clock,
 ) -> FireResult:
     """Fire an api trigger with a call's body overlaid on its predefined payload."""
-    trigger = get_trigger(tenant_id, trigger_id, triggers)
+    trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
     definition = trigger.definition
     if not isinstance(definition, ApiDefinition):
         raise Conflict("This trigger is scheduled; only api triggers are fired by a call.")
@@ -85,23 +93,17 @@ def fire_api_trigger(
     payload, errors = overlay(definition.payload, definition.schema_in_force, body)
     if errors:
         raise InvalidInput("The body does not fit the trigger's payload schema.", errors=errors)
-    log = _log(tenant_id, definition, "api", payload, clock.now(), trigger_id=trigger.id)
+    log = _log(tenant_id, definition, "api", clock.now(), payload, trigger_id=trigger.id)
     if idempotency_key is None:
-        logs.insert(log)
+        uow.logs.insert(log)
         invalidate_tenant_logs(cache, tenant_id)
         return FireResult(log.id, replayed=False)
-    if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidInput(
-            "The Idempotency-Key is not valid.",
-            errors=[FieldError("Idempotency-Key", f"must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters")],
-        )
+    key = _checked_key(idempotency_key)
     request_hash = _request_hash(trigger.id, body)
-    with logs.atomic():
-        earlier = logs.claim_idempotency_key(
-            tenant_id, idempotency_key, request_hash, log.id, log.fired_at, IDEMPOTENCY_TTL
-        )
+    with uow:
+        earlier = uow.logs.claim_idempotency_key(tenant_id, key, request_hash, log.id, log.fired_at, IDEMPOTENCY_TTL)
         if earlier is None:
-            logs.insert(log)
+            uow.logs.insert(log)
     if earlier is None:
         invalidate_tenant_logs(cache, tenant_id)
         return FireResult(log.id, replayed=False)
@@ -114,78 +116,122 @@ def fire_api_trigger(
     return FireResult(earlier_log, replayed=True)
 
 
-def test_definition(tenant_id: UUID, definition: AnyDefinition, logs: LogStore, cache: Cache, clock: Clock) -> EventLog:
-    """Fire an unsaved definition once, now: only the (test) log is stored."""
-    now = clock.now()
-    log = _log(tenant_id, checked(definition, now), "test", dict(definition.payload), now)
-    logs.insert(log)
-    invalidate_tenant_logs(cache, tenant_id)
-    return log
-
-
-def test_trigger(
-    tenant_id: UUID, trigger_id: str, triggers: TriggerStore, logs: LogStore, cache: Cache, clock: Clock
-) -> EventLog:
-    """Fire a saved trigger once, now, whatever its schedule, leaving the schedule as it is."""
-    trigger = get_trigger(tenant_id, trigger_id, triggers)
-    log = _log(tenant_id, trigger.definition, "test", dict(trigger.definition.payload), clock.now(), trigger.id)
-    logs.insert(log)
-    invalidate_tenant_logs(cache, tenant_id)
-    return log
+# Manual tests ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ScheduledFire:
-    """What a schedule's delivery says: which trigger, at which version, for which due time."""
+class ManualTest:
+    """How a manual test went: its log, or why it could not be logged and when to try again."""
 
-    trigger_id: UUID
-    tenant_id: UUID
-    version: int
-    scheduled_for: datetime
+    log: EventLog | None
+    failure: str | None = None
+    retry_after_s: int = 0
 
+
+def _logged_test(log: EventLog, uow: UnitOfWork, cache: Cache) -> ManualTest:
+    uow.logs.insert(log)
+    invalidate_tenant_logs(cache, log.tenant_id)
+    return ManualTest(log)
+
+
+def _unavailable(error: ServiceUnavailable) -> ManualTest:
+    return ManualTest(None, failure=error.detail, retry_after_s=error.retry_after_s)
+
+
+def test_definition(
+    tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWork, cache: Cache, clock: Clock
+) -> ManualTest:
+    """Fire an unsaved definition once, now: only the (test) log is stored."""
+    now = clock.now()
+    log = _log(tenant_id, checked_definition(definition, now), "test", now)
+    try:
+        return _logged_test(log, uow, cache)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+
+
+def test_trigger(tenant_id: UUID, trigger_id: str, *, uow: UnitOfWork, cache: Cache, clock: Clock) -> ManualTest:
+    """Fire a saved trigger once, now, whatever its schedule, leaving the schedule as it is."""
+    try:
+        trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
+        return _logged_test(_log(tenant_id, trigger.definition, "test", clock.now(), trigger_id=trigger.id), uow, cache)
+    except ServiceUnavailable as error:
+        return _unavailable(error)
+
+
+# Scheduled fires -------------------------------------------------------------------------------
 
 SkipReason = Literal["deleted", "paused", "stale_version", "duplicate"]
 
 
 @dataclass(frozen=True)
 class ScheduledFireOutcome:
+    fire: ScheduledFire
     log: EventLog | None
     skipped: SkipReason | None = None
 
 
-def _after_fire(
-    trigger: Trigger, definition: ScheduledDefinition, scheduled_for: datetime
-) -> tuple[TriggerStatus, datetime | None]:
+def _skip_reason(fire: ScheduledFire, trigger: Trigger | None) -> SkipReason | None:
+    if trigger is None or trigger.tenant_id != fire.tenant_id:
+        return "deleted"
+    if trigger.armed_version != fire.version or not isinstance(trigger.definition, ScheduledDefinition):
+        return "stale_version"
+    if not trigger.definition.enabled:
+        return "paused"
+    return None
+
+
+def _progress(trigger: Trigger, scheduled_for: datetime) -> ScheduleProgress:
+    """What a fire at ``scheduled_for`` leaves the trigger at: completed, or due next."""
+    definition = trigger.definition
+    assert isinstance(definition, ScheduledDefinition)  # noqa: S101 - checked by _skip_reason  # nosec B101
     if not is_recurring(definition.schedule):
-        return "completed", None
-    return "active", next_fire_after(definition.schedule, scheduled_for, trigger.updated_at)
+        return ScheduleProgress(trigger.tenant_id, trigger.id, trigger.armed_version, "completed", None)
+    following = next_fire_after(definition.schedule, scheduled_for, trigger.armed_at)
+    return ScheduleProgress(trigger.tenant_id, trigger.id, trigger.armed_version, "active", following)
+
+
+def _latest_progress(fired: list[tuple[Trigger, ScheduledFire]]) -> list[ScheduleProgress]:
+    """Each trigger's progress after the latest of its due times that fired (a batch may hold several)."""
+    latest: dict[UUID, tuple[Trigger, datetime]] = {}
+    for trigger, fire in fired:
+        if trigger.id not in latest or latest[trigger.id][1] < fire.scheduled_time:
+            latest[trigger.id] = (trigger, fire.scheduled_time)
+    return [_progress(trigger, scheduled_for) for trigger, scheduled_for in latest.values()]
 
 
 def fire_scheduled(
-    fire: ScheduledFire, triggers: TriggerStore, logs: LogStore, cache: Cache, clock: Clock
-) -> ScheduledFireOutcome:
-    """Log one due time of a scheduled trigger, exactly once however often it is delivered."""
-    trigger = triggers.get(fire.tenant_id, fire.trigger_id)
-    if trigger is None:
-        return ScheduledFireOutcome(None, "deleted")
-    definition = trigger.definition
-    if trigger.version != fire.version or not isinstance(definition, ScheduledDefinition):
-        return ScheduledFireOutcome(None, "stale_version")
-    if not definition.enabled:
-        return ScheduledFireOutcome(None, "paused")
-    log = _log(
-        fire.tenant_id,
-        definition,
-        "scheduled",
-        dict(definition.payload),
-        clock.now(),
-        trigger_id=trigger.id,
-        scheduled_for=fire.scheduled_for,
-    )
-    with logs.atomic():
-        if not logs.record_scheduled_fire(log):
-            return ScheduledFireOutcome(None, "duplicate")
-        status, next_fire_at = _after_fire(trigger, definition, fire.scheduled_for)
-        triggers.record_fire(trigger.tenant_id, trigger.id, trigger.version, status, next_fire_at)
-    invalidate_tenant_logs(cache, fire.tenant_id)
-    return ScheduledFireOutcome(log)
+    fires: Sequence[ScheduledFire], *, uow: UnitOfWork, cache: Cache, clock: Clock
+) -> list[ScheduledFireOutcome]:
+    """Log due times of scheduled triggers, each exactly once however often it is delivered: the
+    fire Lambda passes the one it received, the local scheduler a batch, in one unit of work."""
+    found = uow.triggers.get_many([(fire.tenant_id, fire.trigger_id) for fire in fires])
+    now = clock.now()
+    skipped: list[ScheduledFireOutcome] = []
+    fireable: list[tuple[Trigger, ScheduledFire, EventLog]] = []
+    for fire in fires:
+        trigger = found.get(fire.trigger_id)
+        reason = _skip_reason(fire, trigger)
+        if trigger is None or reason is not None:
+            skipped.append(ScheduledFireOutcome(fire, None, reason))
+            continue
+        log = _log(
+            trigger.tenant_id,
+            trigger.definition,
+            "scheduled",
+            now,
+            trigger_id=trigger.id,
+            scheduled_for=fire.scheduled_time,
+        )
+        fireable.append((trigger, fire, log))
+    if not fireable:
+        return skipped
+    with uow:
+        inserted = uow.logs.record_scheduled_fires([log for _, _, log in fireable])
+        uow.triggers.record_fires(_latest_progress([(t, fire) for t, fire, log in fireable if log.id in inserted]))
+    for tenant_id in {log.tenant_id for _, _, log in fireable if log.id in inserted}:
+        invalidate_tenant_logs(cache, tenant_id)
+    return skipped + [
+        ScheduledFireOutcome(fire, log) if log.id in inserted else ScheduledFireOutcome(fire, None, "duplicate")
+        for _, fire, log in fireable
+    ]

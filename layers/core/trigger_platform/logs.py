@@ -1,78 +1,28 @@
-"""Reading event logs: the lifecycle rule, filtered keyset pages, aggregates, and their caching.
+"""Reading event logs: filtered keyset pages, single logs and aggregates, as domain values.
 
-A log is ``active`` while now - fired_at < 2 h, ``archived`` while < 48 h, and never returned after
-48 h. The rule is applied at read time, so it holds to the second whether or not the retention cron
-has run. Cached answers expire before any log they contain could change state.
+The lifecycle rule (``lifecycle.py``) is applied at read time, so it holds to the second whether or
+not the retention cron has run. Every page and aggregate says until when it stays exact
+(``exact_until``), which is how long the edge may cache it.
 """
 
 import base64
 import contextlib
-import hashlib
-import json
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 from uuid import UUID
 
 from trigger_platform.clock import Clock
+from trigger_platform.definitions import TriggerType
 from trigger_platform.errors import CacheUnavailable, FieldError, InvalidInput, NotFound
 from trigger_platform.ids import parse_id
-from trigger_platform.models import (
-    EventLog,
-    LogAggregate,
-    LogOut,
-    LogSource,
-    LogState,
-    StateCounts,
-    TriggerCounts,
-)
+from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, next_change, state_of, window
 from trigger_platform.pagination import unbase64
 from trigger_platform.ports import Cache, LogStore
+from trigger_platform.records import EventLog, LogSource
 
-ACTIVE_FOR = timedelta(hours=2)
-RETAINED_FOR = timedelta(hours=48)
-CACHE_TTL = timedelta(seconds=30)
-#: Reads look this far past their own clock, for logs written by a function whose clock runs ahead;
-#: it also keeps the partitions made ahead of time out of every read.
-CLOCK_SKEW = timedelta(minutes=1)
+#: The longest any read is treated as exact, even when no log in it changes state sooner.
+EXACT_FOR_AT_MOST = timedelta(seconds=30)
 SOURCES: tuple[LogSource, ...] = ("scheduled", "api", "test")
-
-CacheStatus = Literal["hit", "miss", "bypass"]
-
-
-def state_of(fired_at: datetime, now: datetime) -> LogState | None:
-    """The lifecycle state of a log fired at ``fired_at``; None once it is gone."""
-    age = now - fired_at
-    if age < ACTIVE_FOR:
-        return "active"
-    if age < RETAINED_FOR:
-        return "archived"
-    return None
-
-
-def next_change(fired_at: datetime, now: datetime) -> datetime:
-    """When the state of a log fired at ``fired_at`` next changes."""
-    return fired_at + (ACTIVE_FOR if now - fired_at < ACTIVE_FOR else RETAINED_FOR)
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Which fired_at values a read may see: ``after`` < fired_at ≤ ``not_after``, and
-    ``since`` ≤ fired_at < ``until`` when the client narrows it further."""
-
-    after: datetime
-    not_after: datetime | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def bounds(now: datetime, state: LogState | None, since: datetime | None, until: datetime | None) -> Bounds:
-    if state == "active":
-        return Bounds(after=now - ACTIVE_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
-    if state == "archived":
-        return Bounds(after=now - RETAINED_FOR, not_after=now - ACTIVE_FOR, since=since, until=until)
-    return Bounds(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
 
 
 @dataclass(frozen=True)
@@ -85,11 +35,11 @@ class LogFilter:
 
 
 def log_filter(
-    state: LogState | None,
-    trigger_id: str | None,
-    source: LogSource | None,
-    since: datetime | None,
-    until: datetime | None,
+    state: LogState | None = None,
+    trigger_id: str | None = None,
+    source: LogSource | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> LogFilter:
     """A filter from query parameters; a malformed trigger id is an error, not an empty result."""
     parsed = None
@@ -103,11 +53,19 @@ def log_filter(
     )
 
 
-def log_out(log: EventLog, now: datetime) -> LogOut:
+@dataclass(frozen=True)
+class ReadLog:
+    """A log with its lifecycle state at the moment it was read."""
+
+    log: EventLog
+    state: LogState
+
+
+def _read(log: EventLog, now: datetime) -> ReadLog:
     state = state_of(log.fired_at, now)
     if state is None:
         raise NotFound("There is no such log.")
-    return LogOut(**log.model_dump(exclude={"tenant_id"}), state=state)
+    return ReadLog(log, state)
 
 
 # Cursors ---------------------------------------------------------------------------------------
@@ -134,42 +92,7 @@ def decode_log_cursor(cursor: str) -> tuple[datetime, UUID]:
     return _EPOCH + timedelta(microseconds=micros), UUID(bytes=raw[8:])
 
 
-# Caching ---------------------------------------------------------------------------------------
-
-
-def _cached(
-    cache: Cache,
-    tenant_id: UUID,
-    query: Mapping[str, object],
-    compute: Callable[[], tuple[str, datetime]],
-    now: datetime,
-) -> tuple[str, CacheStatus]:
-    """Cache-aside: the JSON ``compute`` returns is kept for at most 30 s and served only while
-    ``now`` (the domain's clock) is before the moment it said it stops being exact, under a key
-    that changes when the tenant gets a new log."""
-    try:
-        generation = cache.generation(tenant_id)
-        digest = hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:32]
-        key = f"etp:logs:{tenant_id}:{generation}:{digest}"
-        hit = cache.get(key)
-    except CacheUnavailable:
-        return compute()[0], "bypass"
-    if hit is not None:
-        try:
-            envelope = json.loads(hit)
-            exact_until = datetime.fromisoformat(envelope["exact_until"])
-            if now < exact_until:
-                return str(envelope["value"]), "hit"
-        except (ValueError, KeyError, TypeError):
-            return compute()[0], "bypass"  # garbage in the cache is never served
-    value, exact_until = compute()
-    ttl = min(CACHE_TTL, exact_until - now).total_seconds()
-    if ttl > 0:
-        try:
-            cache.set(key, json.dumps({"exact_until": exact_until.isoformat(), "value": value}), ttl)
-        except CacheUnavailable:
-            return value, "bypass"
-    return value, "miss"
+# Reads -----------------------------------------------------------------------------------------
 
 
 def invalidate_tenant_logs(cache: Cache, tenant_id: UUID) -> None:
@@ -178,102 +101,89 @@ def invalidate_tenant_logs(cache: Cache, tenant_id: UUID) -> None:
         cache.bump_generation(tenant_id)
 
 
-# Reads -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LogPage:
-    logs: list[LogOut]
-    next_cursor: str | None
-
-
-def get_log(tenant_id: UUID, log_id: str, store: LogStore, clock: Clock) -> LogOut:
+def get_log(tenant_id: UUID, log_id: str, *, store: LogStore, clock: Clock) -> ReadLog:
     now = clock.now()
     parsed = parse_id(log_id)
     log = store.get(tenant_id, parsed, now - RETAINED_FOR) if parsed else None
     if log is None:
         raise NotFound("There is no such log.")
-    return log_out(log, now)
+    return _read(log, now)
 
 
-def _page(
-    tenant_id: UUID, query: LogFilter, limit: int, cursor: str | None, store: LogStore, now: datetime
-) -> tuple[LogPage, datetime]:
-    before = decode_log_cursor(cursor) if cursor else None
-    window = bounds(now, query.state, query.since, query.until)
-    rows = store.list_page(tenant_id, window, query.trigger_id, query.source, before, limit + 1)
-    page = rows[:limit]
-    next_cursor = encode_log_cursor(page[-1]) if len(rows) > limit else None
-    exact_until = min((next_change(log.fired_at, now) for log in page), default=now + CACHE_TTL)
-    if query.state == "archived":
-        # The top of an archived page changes when the oldest active log turns two hours old.
-        oldest_active = store.oldest_fired_at(
-            tenant_id, bounds(now, "active", query.since, query.until), query.trigger_id, query.source
-        )
-        if oldest_active is not None:
-            exact_until = min(exact_until, oldest_active + ACTIVE_FOR)
-    return LogPage([log_out(log, now) for log in page], next_cursor), exact_until
+@dataclass(frozen=True)
+class LogPage:
+    logs: list[ReadLog]
+    next_cursor: str | None
+    exact_until: datetime
 
 
 def list_logs(
-    tenant_id: UUID, query: LogFilter, limit: int, cursor: str | None, store: LogStore, cache: Cache, clock: Clock
-) -> tuple[str, str | None, CacheStatus]:
-    """A page of logs, newest first, as the JSON array the API returns, with the next cursor.
-    First pages are cached; deeper pages are read straight from the database."""
+    tenant_id: UUID, query: LogFilter, limit: int, cursor: str | None = None, *, store: LogStore, clock: Clock
+) -> LogPage:
+    """A page of logs, newest first, older than ``cursor``, and until when it stays exact."""
     now = clock.now()
+    before = decode_log_cursor(cursor) if cursor else None
+    seen = window(now, query.state, query.since, query.until)
+    rows = store.list_page(tenant_id, seen, query.trigger_id, query.source, before, limit + 1)
+    page = rows[:limit]
+    next_cursor = encode_log_cursor(page[-1]) if len(rows) > limit else None
+    exact_until = min((next_change(log.fired_at, now) for log in page), default=now + EXACT_FOR_AT_MOST)
+    if query.state == "archived":
+        # The top of an archived page changes when the oldest active log turns two hours old.
+        active = window(now, "active", query.since, query.until)
+        oldest_active = store.oldest_fired_at(tenant_id, active, query.trigger_id, query.source)
+        if oldest_active is not None:
+            exact_until = min(exact_until, oldest_active + ACTIVE_FOR)
+    return LogPage([_read(log, now) for log in page], next_cursor, min(exact_until, now + EXACT_FOR_AT_MOST))
 
-    def compute() -> tuple[str, datetime]:
-        page, exact_until = _page(tenant_id, query, limit, cursor, store, now)
-        body = json.dumps(
-            {"logs": [log.model_dump(mode="json") for log in page.logs], "next": page.next_cursor},
-            separators=(",", ":"),
+
+@dataclass(kw_only=True)
+class StateCounts:
+    active: int = 0
+    archived: int = 0
+    total: int = 0
+
+    def add(self, active: int, total: int) -> None:
+        self.active += active
+        self.archived += total - active
+        self.total += total
+
+
+@dataclass(kw_only=True)
+class TriggerCounts(StateCounts):
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    last_fired_at: datetime
+
+
+@dataclass(frozen=True)
+class LogAggregate:
+    """Counts of the logs a tenant can still read, by state, trigger and source."""
+
+    totals: StateCounts
+    by_trigger: list[TriggerCounts]
+    by_source: dict[LogSource, StateCounts]
+    exact_until: datetime
+
+
+def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock) -> LogAggregate:
+    """Totals, per-trigger and per-source counts, newest-firing trigger first."""
+    now = clock.now()
+    rows = store.aggregate(tenant_id, window(now, query.state, query.since, None), now - ACTIVE_FOR, query.trigger_id)
+    totals = StateCounts()
+    by_source = {source: StateCounts() for source in SOURCES}
+    by_trigger: dict[UUID | None, TriggerCounts] = {}
+    exact_until = now + EXACT_FOR_AT_MOST
+    for row in rows:
+        entry = by_trigger.setdefault(
+            row.trigger_id,
+            TriggerCounts(trigger_id=row.trigger_id, trigger_type=row.trigger_type, last_fired_at=row.last_fired_at),
         )
-        return body, exact_until
-
-    if cursor is not None:
-        value, status = compute()[0], "bypass"
-    else:
-        key = {"route": "list", "filter": query.__dict__, "limit": limit}
-        value, status = _cached(cache, tenant_id, key, compute, now)
-    document = json.loads(value)
-    return json.dumps(document["logs"], separators=(",", ":")), document["next"], status  # type: ignore[return-value]
-
-
-def aggregate_logs(
-    tenant_id: UUID, query: LogFilter, store: LogStore, cache: Cache, clock: Clock
-) -> tuple[str, CacheStatus]:
-    """Totals, per-trigger and per-source counts as the JSON object the API returns (cached)."""
-    now = clock.now()
-
-    def compute() -> tuple[str, datetime]:
-        window = bounds(now, query.state, query.since, None)
-        rows = store.aggregate(tenant_id, window, now - ACTIVE_FOR, query.trigger_id)
-        totals = StateCounts()
-        by_source = {source: StateCounts() for source in SOURCES}
-        by_trigger: dict[UUID | None, TriggerCounts] = {}
-        exact_until = now + CACHE_TTL
-        for row in rows:
-            archived = row.total - row.active
-            for counts in (totals, by_source[row.source]):
-                counts.active += row.active
-                counts.archived += archived
-                counts.total += row.total
-            entry = by_trigger.setdefault(
-                row.trigger_id,
-                TriggerCounts(
-                    trigger_id=row.trigger_id, trigger_type=row.trigger_type, last_fired_at=row.last_fired_at
-                ),
-            )
-            entry.active += row.active
-            entry.archived += archived
-            entry.total += row.total
-            entry.last_fired_at = max(entry.last_fired_at, row.last_fired_at)
-            for moment in (row.oldest_active, row.oldest):
-                if moment is not None:
-                    exact_until = min(exact_until, next_change(moment, now))
-        ordered = sorted(by_trigger.values(), key=lambda t: t.last_fired_at, reverse=True)
-        aggregate = LogAggregate(totals=totals, by_trigger=ordered, by_source=by_source)
-        return aggregate.model_dump_json(), exact_until
-
-    key = {"route": "aggregate", "filter": query.__dict__}
-    return _cached(cache, tenant_id, key, compute, now)
+        for counts in (totals, by_source[row.source], entry):
+            counts.add(row.active, row.total)
+        entry.last_fired_at = max(entry.last_fired_at, row.last_fired_at)
+        for moment in (row.oldest_active, row.oldest):
+            if moment is not None:
+                exact_until = min(exact_until, next_change(moment, now))
+    ordered = sorted(by_trigger.values(), key=lambda counts: counts.last_fired_at, reverse=True)
+    return LogAggregate(totals, ordered, by_source, exact_until)

@@ -10,7 +10,7 @@ import json
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from trigger_platform.errors import FieldError
 
@@ -19,9 +19,6 @@ MAX_KEY_LENGTH = 128
 MAX_STRING_LENGTH = 4096
 MAX_PAYLOAD_BYTES = 16 * 1024
 MAX_SAFE_INTEGER = 2**53 - 1
-#: Validation context flag for data read back from the database.
-STORED = "stored"
-
 Scalar = str | int | float | bool | None
 
 
@@ -48,9 +45,8 @@ def check_scalar(value: Any) -> Scalar:
     raise ValueError("values must be a string, number, boolean or null")
 
 
-def check_flat_payload(payload: dict[str, Scalar], info: ValidationInfo) -> dict[str, Scalar]:
-    if info.context and info.context.get(STORED):
-        return payload  # checked when it was accepted; re-reading it must stay cheap
+def check_flat_payload(payload: dict[str, Scalar]) -> dict[str, Scalar]:
+    """The limits on the payload as a whole (each value is checked by ``check_scalar``)."""
     if len(payload) > MAX_KEYS:
         raise ValueError(f"at most {MAX_KEYS} keys are allowed")
     for key in payload:
@@ -63,15 +59,9 @@ def check_flat_payload(payload: dict[str, Scalar], info: ValidationInfo) -> dict
     return payload
 
 
-def _check_value(value: Any, info: ValidationInfo) -> Scalar:
-    if info.context and info.context.get(STORED):
-        return value  # type: ignore[no-any-return]  # checked when it was accepted
-    return check_scalar(value)
-
-
 PayloadValue = Annotated[
     Scalar,
-    BeforeValidator(_check_value),
+    BeforeValidator(check_scalar),
     WithJsonSchema(
         {
             "anyOf": [
@@ -85,25 +75,26 @@ PayloadValue = Annotated[
     ),
 ]
 
+#: The JSON schema of a flat payload, for documenting bodies that the domain checks itself.
+FLAT_PAYLOAD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A flat JSON object: string, number, boolean or null values only.",
+    "maxProperties": MAX_KEYS,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_STRING_LENGTH},
+            {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+            {"type": "boolean"},
+            {"type": "null"},
+        ]
+    },
+}
+
 FlatPayload = Annotated[
     dict[str, PayloadValue],
     AfterValidator(check_flat_payload),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": "A flat JSON object: string, number, boolean or null values only.",
-            "maxProperties": MAX_KEYS,
-            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
-            "additionalProperties": {
-                "anyOf": [
-                    {"type": "string", "maxLength": MAX_STRING_LENGTH},
-                    {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
-                    {"type": "boolean"},
-                    {"type": "null"},
-                ]
-            },
-        }
-    ),
+    WithJsonSchema(FLAT_PAYLOAD_SCHEMA),
 ]
 
 

@@ -1,25 +1,28 @@
-"""The small interfaces the domain needs; adapters implement them, tests may pass fakes."""
+"""The small interfaces the domain needs; adapters implement them, tests pass in-memory fakes."""
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from types import TracebackType
+from typing import Protocol, Self
 from uuid import UUID
 
 from trigger_platform.clock import Clock
-from trigger_platform.models import EventLog, LogSource, Trigger, TriggerStatus, TriggerType
+from trigger_platform.lifecycle import Window
+from trigger_platform.records import AggregateRow, EventLog, LogSource, ScheduleProgress, Trigger
 
-if TYPE_CHECKING:
-    from trigger_platform.logs import Bounds
-
-__all__ = ["Cache", "Clock", "LogStore", "RetentionStore", "Scheduler", "TokenStore", "TriggerStore"]
+__all__ = [
+    "Cache",
+    "Clock",
+    "LogStore",
+    "RetentionStore",
+    "Scheduler",
+    "TokenStore",
+    "TriggerStore",
+    "UnitOfWork",
+]
 
 
 class TriggerStore(Protocol):
-    def atomic(self) -> AbstractContextManager[None]:
-        """Everything the store does inside the block commits together or not at all."""
-        ...
-
     def insert(self, trigger: Trigger) -> None: ...
 
     def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None: ...
@@ -28,9 +31,9 @@ class TriggerStore(Protocol):
         """Up to ``limit`` triggers with ids greater than ``after``, in id (creation) order."""
         ...
 
-    def replace(self, trigger: Trigger, expected_version: int | None) -> Trigger | None:
-        """Store ``trigger`` with its version bumped, if the stored version is ``expected_version``
-        (any version when None); None when nothing matched."""
+    def replace(self, trigger: Trigger, expected_version: int) -> Trigger | None:
+        """Store ``trigger`` with its version bumped, if the stored version is ``expected_version``;
+        None when nothing matched."""
         ...
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool: ...
@@ -39,20 +42,21 @@ class TriggerStore(Protocol):
         """Every tenant's scheduled triggers that still have fires ahead (operator use only)."""
         ...
 
-    def record_fire(
-        self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
-    ) -> None:
-        """Note a scheduled fire on the trigger (completed one-time, next due time), if still at ``version``."""
+    def get_many(self, keys: list[tuple[UUID, UUID]]) -> dict[UUID, Trigger]:
+        """The triggers among (tenant id, trigger id) ``keys`` that exist, by id."""
+        ...
+
+    def record_fires(self, progress: list[ScheduleProgress]) -> None:
+        """Note scheduled fires on their triggers (completed one-time, next due time), each only while
+        the trigger's schedule is still the one it names."""
         ...
 
 
 class LogStore(Protocol):
-    def atomic(self) -> AbstractContextManager[None]: ...
-
     def insert(self, log: EventLog) -> None: ...
 
-    def record_scheduled_fire(self, log: EventLog) -> bool:
-        """Insert the log unless its (trigger, scheduled time) is logged already; whether it was inserted."""
+    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
+        """Insert each log unless its (trigger, scheduled time) is logged already; the ids inserted."""
         ...
 
     def claim_idempotency_key(
@@ -66,36 +70,65 @@ class LogStore(Protocol):
     def list_page(
         self,
         tenant_id: UUID,
-        bounds: "Bounds",
+        window: Window,
         trigger_id: UUID | None,
         source: LogSource | None,
         before: tuple[datetime, UUID] | None,
         limit: int,
     ) -> list[EventLog]:
-        """Up to ``limit`` logs within ``bounds``, newest first, older than the ``before`` key."""
+        """Up to ``limit`` logs within ``window``, newest first, older than the ``before`` key."""
         ...
 
     def oldest_fired_at(
-        self, tenant_id: UUID, bounds: "Bounds", trigger_id: UUID | None, source: LogSource | None
+        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
     ) -> datetime | None: ...
 
     def aggregate(
-        self, tenant_id: UUID, bounds: "Bounds", active_after: datetime, trigger_id: UUID | None
-    ) -> list["AggregateRow"]:
-        """Counts per (trigger, source) within ``bounds``; active ones fired after ``active_after``."""
+        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
+    ) -> list[AggregateRow]:
+        """Counts per (trigger, source) within ``window``; active ones fired after ``active_after``."""
         ...
 
 
-@dataclass(frozen=True)
-class AggregateRow:
-    trigger_id: UUID | None
-    trigger_type: TriggerType
-    source: LogSource
-    active: int
-    total: int
-    last_fired_at: datetime
-    oldest_active: datetime | None
-    oldest: datetime
+class Scheduler(Protocol):
+    """Where scheduled triggers get their timer: EventBridge Scheduler on AWS, PostgreSQL locally."""
+
+    def create(self, trigger: Trigger) -> None:
+        """Give a new scheduled trigger its schedule."""
+        ...
+
+    def replace(self, trigger: Trigger) -> None:
+        """Make a trigger's schedule what the trigger now says, creating it if it is gone (idempotent)."""
+        ...
+
+    def delete(self, trigger_id: UUID) -> None:
+        """Remove a trigger's schedule; a schedule that is already gone is fine."""
+        ...
+
+    def trigger_ids(self) -> set[UUID]:
+        """Ids of every trigger that has a schedule (for reconciling drift)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """The stores and the scheduler; what is written through them inside one ``with`` block commits
+    together or not at all (a scheduler that is no database is called last, so its failure rolls
+    the block back). Outside a block each call stands alone."""
+
+    @property
+    def triggers(self) -> TriggerStore: ...
+
+    @property
+    def logs(self) -> LogStore: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None: ...
 
 
 class TokenStore(Protocol):
@@ -112,22 +145,6 @@ class TokenStore(Protocol):
         ...
 
     def revoke(self, token_hash: bytes) -> bool: ...
-
-
-class Scheduler(Protocol):
-    """Where scheduled triggers get their timer: EventBridge Scheduler on AWS, PostgreSQL locally."""
-
-    def put(self, trigger: Trigger) -> None:
-        """Create or replace the schedule of a scheduled trigger (idempotent)."""
-        ...
-
-    def delete(self, trigger_id: UUID) -> None:
-        """Remove a trigger's schedule; a schedule that is already gone is fine."""
-        ...
-
-    def trigger_ids(self) -> set[UUID]:
-        """Ids of every trigger that has a schedule (for reconciling drift)."""
-        ...
 
 
 class Cache(Protocol):

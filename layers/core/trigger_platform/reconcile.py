@@ -19,13 +19,13 @@ class Drift:
     repaired: bool = False
 
 
-def reconcile(store: TriggerStore, scheduler: Scheduler, repair: bool = True) -> Drift:
+def reconcile(*, store: TriggerStore, scheduler: Scheduler, repair: bool = True) -> Drift:
     live = {trigger.id: trigger for trigger in store.live_scheduled()}
     scheduled = scheduler.trigger_ids()
     drift = Drift(missing=sorted(set(live) - scheduled), orphaned=sorted(scheduled - set(live)))
     if repair:
         for trigger_id in drift.missing:
-            scheduler.put(live[trigger_id])
+            scheduler.replace(live[trigger_id])
         for trigger_id in drift.orphaned:
             scheduler.delete(trigger_id)
         drift.repaired = True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from trigger_platform.clock import Clock
-from trigger_platform.logs import RETAINED_FOR
+from trigger_platform.lifecycle import RETAINED_FOR
 from trigger_platform.ports import RetentionStore
 
 PARTITIONS_AHEAD = timedelta(hours=24)
@@ -38,7 +38,7 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
     return [first + timedelta(hours=i) for i in range(int((end - first) / timedelta(hours=1)) + 1)]
 
 
-def run_retention(store: RetentionStore, clock: Clock) -> RetentionReport:
+def run_retention(*, store: RetentionStore, clock: Clock) -> RetentionReport:
     with store.exclusive_run() as ours:
         if not ours:
             return RetentionReport(ran=False)

@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta
 
+from trigger_platform.definitions import AnySchedule, AtSchedule, CronSchedule, IntervalSchedule
 from trigger_platform.errors import FieldError
-from trigger_platform.models import AnySchedule, AtSchedule, CronSchedule, IntervalSchedule
 
 #: EventBridge Scheduler's smallest rate() is one minute, and rates count whole minutes.
 MIN_RECURRING_SECONDS = 60

@@ -1,23 +1,28 @@
-"""Trigger lifecycle: create, read, list, replace and delete a tenant's triggers.
+"""Trigger lifecycle: create, read, list, edit and delete a tenant's triggers.
 
-A scheduled trigger's row and its schedule change together: the database write is held open while
-the scheduler is called, and rolled back if that call fails, so there is never a row without a
-schedule. The only leftover a failure can leave is a schedule for a trigger the database does not
-have (or at another version); the fire path skips those, and ``reconcile`` removes them.
+A scheduled trigger's row and its schedule change in one unit of work: the database write is held
+open while the scheduler is called, and rolled back if that call fails, so there is never a row
+without a schedule. The only leftover a failure can leave is a schedule for a trigger the database
+does not have (or at another version); the fire path skips those, and ``reconcile`` removes them.
+
+``PUT`` edits: a trigger keeps its state and next fire time unless its schedule itself changes, so
+a rename never re-arms a one-time trigger that already fired, nor restarts an interval.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from trigger_platform.clock import Clock
+from trigger_platform.definitions import AnyDefinition, AnySchedule, ScheduledDefinition
 from trigger_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from trigger_platform.ids import new_id, parse_id
-from trigger_platform.models import AnyDefinition, ScheduledDefinition, Trigger
 from trigger_platform.pagination import decode_cursor, encode_cursor
 from trigger_platform.payloads import predefined_payload_errors
-from trigger_platform.ports import Scheduler, TriggerStore
-from trigger_platform.schedules import first_fire_at, schedule_errors
+from trigger_platform.ports import TriggerStore, UnitOfWork
+from trigger_platform.records import Trigger
+from trigger_platform.schedules import first_fire_at, is_recurring, next_fire_after, schedule_errors
 
 
 @dataclass(frozen=True)
@@ -26,24 +31,25 @@ class TriggerPage:
     next_cursor: str | None
 
 
-def definition_errors(definition: AnyDefinition, now: datetime) -> list[FieldError]:
-    """The rules beyond the model's shape: time-relative schedule rules and schema fit."""
+def _checked(definition: AnyDefinition, now: datetime, schedule_is_new: bool) -> AnyDefinition:
+    """The rules beyond the model's shape: a payload that fits its schema, and the time-relative
+    rules of a schedule being (re)defined now (a schedule kept as it was is not judged again)."""
     if isinstance(definition, ScheduledDefinition):
-        return schedule_errors(definition.schedule, now)
-    return predefined_payload_errors(definition.payload, definition.payload_schema)
-
-
-def checked(definition: AnyDefinition, now: datetime) -> AnyDefinition:
-    errors = definition_errors(definition, now)
+        errors = schedule_errors(definition.schedule, now) if schedule_is_new else []
+    else:
+        errors = predefined_payload_errors(definition.payload, definition.payload_schema)
     if errors:
         raise InvalidInput("The trigger definition is not valid.", errors=errors)
     return definition
 
 
-def _next_fire_at(definition: AnyDefinition, now: datetime) -> datetime | None:
-    if isinstance(definition, ScheduledDefinition):
-        return first_fire_at(definition.schedule, now)
-    return None
+def checked_definition(definition: AnyDefinition, now: datetime) -> AnyDefinition:
+    """A definition as it would be accepted at ``now`` (for creating it, or testing it unsaved)."""
+    return _checked(definition, now, schedule_is_new=True)
+
+
+def _schedule_of(definition: AnyDefinition) -> AnySchedule | None:
+    return definition.schedule if isinstance(definition, ScheduledDefinition) else None
 
 
 def _whole_seconds(moment: datetime) -> datetime:
@@ -52,33 +58,30 @@ def _whole_seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def _has_schedule(trigger: Trigger) -> bool:
-    return isinstance(trigger.definition, ScheduledDefinition)
-
-
-def create_trigger(
-    tenant_id: UUID, definition: AnyDefinition, store: TriggerStore, scheduler: Scheduler, clock: Clock
-) -> Trigger:
+def create_trigger(tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWork, clock: Clock) -> Trigger:
     moment = clock.now()
     now = _whole_seconds(moment)
+    schedule = _schedule_of(checked_definition(definition, now))
     trigger = Trigger(
         id=new_id(moment),
         tenant_id=tenant_id,
-        definition=checked(definition, now),
+        definition=definition,
         status="active",
         version=1,
-        next_fire_at=_next_fire_at(definition, now),
+        next_fire_at=first_fire_at(schedule, now) if schedule else None,
+        armed_at=now,
+        armed_version=1,
         created_at=now,
         updated_at=now,
     )
-    with store.atomic():
-        store.insert(trigger)
-        if _has_schedule(trigger):
-            scheduler.put(trigger)
+    with uow:
+        uow.triggers.insert(trigger)
+        if trigger.is_scheduled:
+            uow.scheduler.create(trigger)
     return trigger
 
 
-def get_trigger(tenant_id: UUID, trigger_id: str, store: TriggerStore) -> Trigger:
+def get_trigger(tenant_id: UUID, trigger_id: str, *, store: TriggerStore) -> Trigger:
     """The tenant's trigger; NotFound for an unknown, malformed or another tenant's id alike."""
     parsed = parse_id(trigger_id)
     trigger = store.get(tenant_id, parsed) if parsed else None
@@ -87,7 +90,7 @@ def get_trigger(tenant_id: UUID, trigger_id: str, store: TriggerStore) -> Trigge
     return trigger
 
 
-def list_triggers(tenant_id: UUID, store: TriggerStore, limit: int, cursor: str | None = None) -> TriggerPage:
+def list_triggers(tenant_id: UUID, limit: int, cursor: str | None = None, *, store: TriggerStore) -> TriggerPage:
     after = decode_cursor(cursor) if cursor else None
     # One row more than asked tells whether a next page exists without a count query.
     rows = store.list_after(tenant_id, after, limit + 1)
@@ -96,47 +99,84 @@ def list_triggers(tenant_id: UUID, store: TriggerStore, limit: int, cursor: str 
     return TriggerPage(page, next_cursor)
 
 
+ScheduleChange = Literal["arm", "update", "remove", "none"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A trigger as an edit leaves it, and what its schedule needs for that."""
+
+    trigger: Trigger
+    schedule: ScheduleChange
+
+
+def edit(current: Trigger, definition: AnyDefinition, now: datetime) -> Edit:
+    """The rule of ``PUT`` (pure): a new schedule re-arms the trigger from ``now``; the same schedule
+    keeps its state, next fire time and phase, and only pausing or resuming touches the schedule."""
+    old, new = _schedule_of(current.definition), _schedule_of(definition)
+    if new is None:
+        _checked(definition, now, schedule_is_new=False)
+        edited = replace(current, definition=definition, status="active", next_fire_at=None, updated_at=now)
+        return Edit(edited, "remove" if old is not None else "none")
+    if new != old:
+        _checked(definition, now, schedule_is_new=True)
+        armed = replace(
+            current,
+            definition=definition,
+            status="active",
+            next_fire_at=first_fire_at(new, now),
+            armed_at=now,
+            armed_version=current.version + 1,
+            updated_at=now,
+        )
+        return Edit(armed, "arm")
+    edited = replace(current, definition=definition, updated_at=now)
+    if current.status == "completed" or definition.enabled == current.definition.enabled:
+        return Edit(edited, "none")
+    if is_recurring(new):
+        # Paused or resumed now: the next fire is the schedule's next step after now, on its phase.
+        return Edit(replace(edited, next_fire_at=next_fire_after(new, now, current.armed_at)), "update")
+    if definition.enabled and (current.next_fire_at is None or current.next_fire_at <= now):
+        raise InvalidInput(
+            "The trigger's one-time schedule passed while it was paused.",
+            errors=[FieldError("enabled", "its one-time schedule has passed; give it a new schedule to resume it")],
+        )
+    return Edit(edited, "update")
+
+
 def replace_trigger(
     tenant_id: UUID,
     trigger_id: str,
     definition: AnyDefinition,
-    store: TriggerStore,
-    scheduler: Scheduler,
+    *,
+    uow: UnitOfWork,
     clock: Clock,
     expected_version: int | None = None,
 ) -> Trigger:
-    """Full replace: a new definition, a new first fire time, the version bumped by the store."""
-    current = get_trigger(tenant_id, trigger_id, store)
+    """Replace a trigger's definition (``expected_version`` from ``If-Match``, when given)."""
+    current = get_trigger(tenant_id, trigger_id, store=uow.triggers)
     if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(f"The trigger is at version {current.version}, not {expected_version}.")
-    now = _whole_seconds(clock.now())
-    replacement = current.model_copy(
-        update={
-            "definition": checked(definition, now),
-            "status": "active",
-            "next_fire_at": _next_fire_at(definition, now),
-            "updated_at": now,
-        }
-    )
-    with store.atomic():
-        stored = store.replace(replacement, current.version)
+    change = edit(current, definition, _whole_seconds(clock.now()))
+    with uow:
+        stored = uow.triggers.replace(change.trigger, current.version)
         if stored is None:
             # Deleted or edited by someone else between our read and our write.
-            if store.get(tenant_id, current.id) is None:
+            if uow.triggers.get(tenant_id, current.id) is None:
                 raise NotFound("There is no such trigger.")
             raise PreconditionFailed("The trigger was changed concurrently; read it again and retry.")
-        if _has_schedule(stored):
-            scheduler.put(stored)
-        elif _has_schedule(current):
-            scheduler.delete(current.id)
+        if change.schedule in ("arm", "update"):
+            uow.scheduler.replace(stored)
+        elif change.schedule == "remove":
+            uow.scheduler.delete(current.id)
     return stored
 
 
-def delete_trigger(tenant_id: UUID, trigger_id: str, store: TriggerStore, scheduler: Scheduler) -> None:
+def delete_trigger(tenant_id: UUID, trigger_id: str, *, uow: UnitOfWork) -> None:
     parsed = parse_id(trigger_id)
-    with store.atomic():
-        current = store.get(tenant_id, parsed) if parsed else None
-        if current is None or not store.delete(tenant_id, current.id):
+    with uow:
+        current = uow.triggers.get(tenant_id, parsed) if parsed else None
+        if current is None or not uow.triggers.delete(tenant_id, current.id):
             raise NotFound("There is no such trigger.")
-        if _has_schedule(current):
-            scheduler.delete(current.id)
+        if current.is_scheduled:
+            uow.scheduler.delete(current.id)

@@ -5,7 +5,6 @@
 Imported only by the functions that schedule, so the rest never pay for botocore.
 """
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +14,10 @@ from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from trigger_platform.definitions import AnySchedule, AtSchedule, IntervalSchedule, ScheduledDefinition
 from trigger_platform.errors import ServiceUnavailable
-from trigger_platform.models import AnySchedule, AtSchedule, IntervalSchedule, ScheduledDefinition, Trigger
+from trigger_platform.fire_input import ScheduledFire
+from trigger_platform.records import Trigger
 
 NAME_PREFIX = "trigger-"
 
@@ -87,7 +88,7 @@ def _timing(trigger: Trigger, schedule: AnySchedule) -> dict[str, Any]:
 
         # A start that had passed when the trigger was defined bounds nothing, and AWS refuses a
         # StartDate more than five minutes in the past.
-        if schedule.start_at is not None and _utc(schedule.start_at) > _utc(trigger.updated_at):
+        if schedule.start_at is not None and _utc(schedule.start_at) > _utc(trigger.armed_at):
             bounds["StartDate"] = _utc(schedule.start_at)
         timing = {"ScheduleExpression": to_eventbridge(schedule.cron), "ScheduleExpressionTimezone": schedule.timezone}
     if schedule.end_at is not None:
@@ -100,25 +101,17 @@ def schedule_request(trigger: Trigger, target: ScheduleTarget) -> dict[str, Any]
     definition = trigger.definition
     if not isinstance(definition, ScheduledDefinition):
         raise ValueError("only scheduled triggers have a schedule")
-    # What the fire function receives; EventBridge fills in the <aws.scheduler.*> placeholders.
-    fire_input = {
-        "trigger_id": str(trigger.id),
-        "tenant_id": str(trigger.tenant_id),
-        "version": trigger.version,
-        "scheduled_time": "<aws.scheduler.scheduled-time>",
-        "execution_id": "<aws.scheduler.execution-id>",
-    }
     return {
         "Name": schedule_name(trigger.id),
         "GroupName": target.group_name,
-        "Description": f"Trigger {trigger.id} version {trigger.version}",
+        "Description": f"Trigger {trigger.id} version {trigger.armed_version}",
         **_timing(trigger, definition.schedule),
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "State": "ENABLED" if definition.enabled else "DISABLED",
         "Target": {
             "Arn": target.function_arn,
             "RoleArn": target.role_arn,
-            "Input": json.dumps(fire_input),
+            "Input": ScheduledFire.input_of(trigger),
             "RetryPolicy": {
                 "MaximumRetryAttempts": target.max_retry_attempts,
                 "MaximumEventAgeInSeconds": target.max_event_age_s,
@@ -149,24 +142,26 @@ class EventBridgeScheduler:
         self._client = client
         self._target = target
 
-    def put(self, trigger: Trigger) -> None:
+    def create(self, trigger: Trigger) -> None:
+        """One call for a new trigger; a schedule left by an earlier attempt under the same name
+        (a retried request) is made ours."""
+        self._send(trigger, "create_schedule", unless="ConflictException", then="update_schedule")
+
+    def replace(self, trigger: Trigger) -> None:
+        """Update the schedule; re-create it when it is gone (a completed one-time schedule deletes
+        itself, and a re-armed trigger needs it back)."""
+        self._send(trigger, "update_schedule", unless="ResourceNotFoundException", then="create_schedule")
+
+    def _send(self, trigger: Trigger, call: str, *, unless: str, then: str) -> None:
+        """``call`` with the trigger's schedule, and ``then`` the same if AWS answers ``unless``."""
         request = schedule_request(trigger, self._target)
         with _scheduler_errors():
             try:
-                self._client.update_schedule(**request)
+                getattr(self._client, call)(**request)
             except ClientError as error:
-                if _code(error) != "ResourceNotFoundException":
+                if _code(error) != unless:
                     raise
-                self._create(request)
-
-    def _create(self, request: dict[str, Any]) -> None:
-        try:
-            self._client.create_schedule(**request)
-        except ClientError as error:
-            if _code(error) != "ConflictException":
-                raise
-            # Someone created it between our update and our create: make it ours.
-            self._client.update_schedule(**request)
+                getattr(self._client, then)(**request)
 
     def delete(self, trigger_id: UUID) -> None:
         with _scheduler_errors():

@@ -1,8 +1,7 @@
 """LogStore over PostgreSQL: event logs in hourly partitions, the exactly-once record of scheduled
 fires, and Idempotency-Key claims."""
 
-import threading
-from contextlib import AbstractContextManager
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -10,10 +9,10 @@ from uuid import UUID
 from psycopg2 import sql
 from psycopg2.extras import Json
 
-from trigger_platform.adapters.postgres import Database
-from trigger_platform.logs import Bounds
-from trigger_platform.models import EventLog, LogSource
-from trigger_platform.ports import AggregateRow
+from trigger_platform.adapters.partitions import LogPartitions
+from trigger_platform.adapters.postgres import Database, as_columns
+from trigger_platform.lifecycle import Window
+from trigger_platform.records import AggregateRow, EventLog, LogSource
 
 _LOG_COLUMNS = sql.SQL(
     "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
@@ -21,15 +20,15 @@ _LOG_COLUMNS = sql.SQL(
 
 
 def _where(
-    tenant_id: UUID, bounds: Bounds, trigger_id: UUID | None, source: LogSource | None
+    tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
 ) -> tuple[sql.Composable, list[Any]]:
     """The tenant, time-window and filter conditions, each a fixed fragment with its parameter."""
     clauses = [sql.SQL("tenant_id = %s"), sql.SQL("fired_at > %s")]
-    params: list[Any] = [tenant_id, bounds.after]
+    params: list[Any] = [tenant_id, window.after]
     for fragment, value in (
-        ("fired_at <= %s", bounds.not_after),
-        ("fired_at >= %s", bounds.since),
-        ("fired_at < %s", bounds.until),
+        ("fired_at <= %s", window.not_after),
+        ("fired_at >= %s", window.since),
+        ("fired_at < %s", window.until),
         ("trigger_id = %s", trigger_id),
         ("source = %s", source),
     ):
@@ -39,66 +38,18 @@ def _where(
     return sql.SQL(" AND ").join(clauses), params
 
 
-class _KnownPartitions:
-    """Hours this process has already ensured a partition for, so a write costs one extra round
-    trip per hour at most instead of one per insert."""
-
-    def __init__(self) -> None:
-        self._hours: set[datetime] = set()
-        self._lock = threading.Lock()
-
-    def missing(self, at: datetime) -> bool:
-        with self._lock:
-            return at.replace(minute=0, second=0, microsecond=0) not in self._hours
-
-    def add(self, at: datetime) -> None:
-        with self._lock:
-            self._hours.add(at.replace(minute=0, second=0, microsecond=0))
-
-    def forget(self) -> None:
-        """After partitions were dropped. Only a clock set back past 48 h (tests) could write to
-        one again, but then the insert must find it re-created, not fail."""
-        with self._lock:
-            self._hours.clear()
-
-
-_known_partitions = _KnownPartitions()
-
-
-def forget_known_partitions() -> None:
-    _known_partitions.forget()
-
-
 def _log(row: tuple[Any, ...]) -> EventLog:
-    return EventLog(
-        id=row[0],
-        tenant_id=row[1],
-        trigger_id=row[2],
-        trigger_type=row[3],
-        source=row[4],
-        is_test=row[5],
-        scheduled_for=row[6],
-        fired_at=row[7],
-        payload=row[8],
-        status=row[9],
-    )
+    """A log from a row of ``_LOG_COLUMNS`` (the record's fields, in its order)."""
+    return EventLog(*row)
 
 
 class PostgresLogStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, partitions: LogPartitions) -> None:
         self._db = db
-
-    def atomic(self) -> AbstractContextManager[None]:
-        return self._db.atomic()
-
-    def _ensure_partition(self, at: datetime) -> None:
-        if _known_partitions.missing(at):
-            with self._db.cursor() as cur:
-                cur.execute("SELECT ensure_event_log_partition(%s)", (at,))
-            _known_partitions.add(at)
+        self._partitions = partitions
 
     def insert(self, log: EventLog) -> None:
-        self._ensure_partition(log.fired_at)
+        self._partitions.ensure([log.fired_at])
         with self._db.cursor() as cur:
             cur.execute(
                 """
@@ -120,21 +71,38 @@ class PostgresLogStore:
                 ),
             )
 
-    def record_scheduled_fire(self, log: EventLog) -> bool:
-        """Insert the log of a scheduled fire unless its (trigger, scheduled time) is logged already."""
-        with self._db.transaction() as cur:
+    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
+        """One statement: claim each (trigger, scheduled time) and insert the logs whose claim was new."""
+        if not logs:
+            return set()
+        self._partitions.ensure([log.fired_at for log in logs])
+        columns = (
+            *as_columns(logs, "id", "tenant_id", "trigger_id", "trigger_type", "source", "scheduled_for", "fired_at"),
+            [json.dumps(log.payload) for log in logs],
+        )
+        with self._db.cursor() as cur:
             cur.execute(
                 """
-                INSERT INTO scheduled_fires (trigger_id, scheduled_for, log_id, fired_at)
-                VALUES (%s, %s, %s, %s)
-                ON CONFLICT (trigger_id, scheduled_for) DO NOTHING
+                WITH fired AS (
+                    SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[],
+                                         %s::timestamptz[], %s::timestamptz[], %s::jsonb[])
+                        AS f (id, tenant_id, trigger_id, trigger_type, source, scheduled_for, fired_at, payload)
+                ), claimed AS (
+                    INSERT INTO scheduled_fires (trigger_id, scheduled_for, log_id, fired_at)
+                    SELECT trigger_id, scheduled_for, id, fired_at FROM fired
+                    ON CONFLICT (trigger_id, scheduled_for) DO NOTHING
+                    RETURNING log_id
+                )
+                INSERT INTO event_logs (id, tenant_id, trigger_id, trigger_type, source, is_test,
+                                        scheduled_for, fired_at, payload)
+                SELECT f.id, f.tenant_id, f.trigger_id, f.trigger_type, f.source, false,
+                       f.scheduled_for, f.fired_at, f.payload
+                  FROM fired f JOIN claimed c ON c.log_id = f.id
+                RETURNING id
                 """,
-                (log.trigger_id, log.scheduled_for, log.id, log.fired_at),
+                columns,
             )
-            if cur.rowcount == 0:
-                return False
-            self.insert(log)
-        return True
+            return {row[0] for row in cur.fetchall()}
 
     def claim_idempotency_key(
         self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
@@ -191,13 +159,13 @@ class PostgresLogStore:
     def list_page(
         self,
         tenant_id: UUID,
-        bounds: Bounds,
+        window: Window,
         trigger_id: UUID | None,
         source: LogSource | None,
         before: tuple[datetime, UUID] | None,
         limit: int,
     ) -> list[EventLog]:
-        where, params = _where(tenant_id, bounds, trigger_id, source)
+        where, params = _where(tenant_id, window, trigger_id, source)
         if before is not None:
             # The redundant bound on fired_at alone lets the planner prune the partitions above
             # the cursor, so a deep page costs what the first one does.
@@ -211,18 +179,18 @@ class PostgresLogStore:
             return [_log(row) for row in cur.fetchall()]
 
     def oldest_fired_at(
-        self, tenant_id: UUID, bounds: Bounds, trigger_id: UUID | None, source: LogSource | None
+        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
     ) -> datetime | None:
-        where, params = _where(tenant_id, bounds, trigger_id, source)
+        where, params = _where(tenant_id, window, trigger_id, source)
         with self._db.cursor() as cur:
             cur.execute(sql.SQL("SELECT min(fired_at) FROM event_logs WHERE {}").format(where), params)
             row = cur.fetchone()
         return row[0] if row else None
 
     def aggregate(
-        self, tenant_id: UUID, bounds: Bounds, active_after: datetime, trigger_id: UUID | None
+        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
     ) -> list[AggregateRow]:
-        where, params = _where(tenant_id, bounds, trigger_id, None)
+        where, params = _where(tenant_id, window, trigger_id, None)
         query = sql.SQL(
             """
             SELECT trigger_id, trigger_type, source,

@@ -4,8 +4,9 @@ Driver errors that mean "the database is not there" become ``ServiceUnavailable`
 """
 
 import select
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -109,3 +110,9 @@ class Database:
             raise ServiceUnavailable("The database is not reachable.") from exc
         finally:
             self._depth -= 1
+
+
+def as_columns(rows: Sequence[Any], *attributes: str) -> tuple[list[Any], ...]:
+    """One list per attribute of ``rows``: the arrays a statement ``unnest``s into a set of rows, so
+    a batch is written in one round trip."""
+    return tuple([getattr(row, attribute) for row in rows] for attribute in attributes)

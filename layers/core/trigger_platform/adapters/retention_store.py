@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg2 import sql
 
-from trigger_platform.adapters.log_store import forget_known_partitions
+from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 
 _LOCK_KEY = 7_242_002
@@ -28,8 +28,9 @@ def partition_end(name: str) -> datetime | None:
 
 
 class PostgresRetentionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, partitions: LogPartitions) -> None:
         self._db = db
+        self._partitions = partitions
 
     @contextmanager
     def exclusive_run(self) -> Iterator[bool]:
@@ -94,7 +95,7 @@ class PostgresRetentionStore:
                 else:
                     cur.execute(sql.SQL("ALTER TABLE event_logs DETACH PARTITION {} CONCURRENTLY").format(table))
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-        forget_known_partitions()
+        self._partitions.forget()
         return int(rows)
 
     def purge_idempotency_keys(self, created_before: datetime, limit: int) -> int:

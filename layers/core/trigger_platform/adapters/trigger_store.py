@@ -1,51 +1,40 @@
 """TriggerStore over PostgreSQL: parametrised SQL, every statement scoped by tenant."""
 
-from contextlib import AbstractContextManager
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg2 import sql
 from psycopg2.extras import Json
 
-from trigger_platform.adapters.postgres import Database
-from trigger_platform.models import Trigger, TriggerStatus
-from trigger_platform.payloads import STORED
+from trigger_platform.adapters.postgres import Database, as_columns
+from trigger_platform.records import ScheduleProgress, Trigger, definition_document, stored_definition
+
+_COLUMNS = sql.SQL(
+    "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at"
+)
 
 
 def _trigger(row: tuple[Any, ...]) -> Trigger:
-    return Trigger.model_validate(
-        {
-            "id": row[0],
-            "tenant_id": row[1],
-            "definition": row[2],
-            "status": row[3],
-            "version": row[4],
-            "next_fire_at": row[5],
-            "created_at": row[6],
-            "updated_at": row[7],
-        },
-        context={STORED: True},
-    )
+    """A trigger from a row of ``_COLUMNS`` (the record's fields, in its order)."""
+    trigger_id, tenant_id, document, *rest = row
+    return Trigger(trigger_id, tenant_id, stored_definition(document), *rest)
 
 
 def _definition_json(trigger: Trigger) -> Json:
-    return Json(trigger.definition.model_dump(mode="json"))
+    return Json(definition_document(trigger.definition))
 
 
 class PostgresTriggerStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def atomic(self) -> AbstractContextManager[None]:
-        return self._db.atomic()
-
     def insert(self, trigger: Trigger) -> None:
         with self._db.cursor() as cur:
             cur.execute(
                 """
                 INSERT INTO triggers (id, tenant_id, type, definition, enabled, status, version,
-                                      next_fire_at, created_at, updated_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                      next_fire_at, armed_at, armed_version, created_at, updated_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
                 (
                     trigger.id,
@@ -56,70 +45,61 @@ class PostgresTriggerStore:
                     trigger.status,
                     trigger.version,
                     trigger.next_fire_at,
+                    trigger.armed_at,
+                    trigger.armed_version,
                     trigger.created_at,
                     trigger.updated_at,
                 ),
             )
 
-    def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
+    def _select(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Trigger]:
+        query = sql.SQL("SELECT {} FROM triggers WHERE {} {}").format(_COLUMNS, sql.SQL(where), sql.SQL(tail))
         with self._db.cursor() as cur:
-            cur.execute(
-                """
-                SELECT id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
-                  FROM triggers
-                 WHERE tenant_id = %s AND id = %s
-                """,
-                (tenant_id, trigger_id),
-            )
-            row = cur.fetchone()
-        return _trigger(row) if row else None
-
-    def list_after(self, tenant_id: UUID, after: UUID | None, limit: int) -> list[Trigger]:
-        with self._db.cursor() as cur:
-            if after is None:
-                cur.execute(
-                    """
-                    SELECT id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
-                      FROM triggers
-                     WHERE tenant_id = %s
-                     ORDER BY id
-                     LIMIT %s
-                    """,
-                    (tenant_id, limit),
-                )
-            else:
-                cur.execute(
-                    """
-                    SELECT id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
-                      FROM triggers
-                     WHERE tenant_id = %s AND id > %s
-                     ORDER BY id
-                     LIMIT %s
-                    """,
-                    (tenant_id, after, limit),
-                )
+            cur.execute(query, params)
             return [_trigger(row) for row in cur.fetchall()]
 
-    def replace(self, trigger: Trigger, expected_version: int | None) -> Trigger | None:
+    def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
+        found = self._select("tenant_id = %s AND id = %s", (tenant_id, trigger_id))
+        return found[0] if found else None
+
+    def get_many(self, keys: list[tuple[UUID, UUID]]) -> dict[UUID, Trigger]:
+        if not keys:
+            return {}
+        tenants, ids = zip(*keys, strict=True)
+        found = self._select(
+            "(tenant_id, id) IN (SELECT * FROM unnest(%s::uuid[], %s::uuid[]))", (list(tenants), list(ids))
+        )
+        return {trigger.id: trigger for trigger in found}
+
+    def list_after(self, tenant_id: UUID, after: UUID | None, limit: int) -> list[Trigger]:
+        if after is None:
+            return self._select("tenant_id = %s", (tenant_id, limit), "ORDER BY id LIMIT %s")
+        return self._select("tenant_id = %s AND id > %s", (tenant_id, after, limit), "ORDER BY id LIMIT %s")
+
+    def replace(self, trigger: Trigger, expected_version: int) -> Trigger | None:
+        query = sql.SQL(
+            """
+            UPDATE triggers
+               SET type = %s, definition = %s, enabled = %s, status = %s, next_fire_at = %s,
+                   armed_at = %s, armed_version = %s, updated_at = %s, version = version + 1
+             WHERE tenant_id = %s AND id = %s AND version = %s
+         RETURNING {}
+            """
+        ).format(_COLUMNS)
         with self._db.cursor() as cur:
             cur.execute(
-                """
-                UPDATE triggers
-                   SET type = %s, definition = %s, enabled = %s, status = %s, next_fire_at = %s,
-                       updated_at = %s, version = version + 1
-                 WHERE tenant_id = %s AND id = %s AND (%s::int IS NULL OR version = %s::int)
-             RETURNING id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
-                """,
+                query,
                 (
                     trigger.definition.type,
                     _definition_json(trigger),
                     trigger.definition.enabled,
                     trigger.status,
                     trigger.next_fire_at,
+                    trigger.armed_at,
+                    trigger.armed_version,
                     trigger.updated_at,
                     trigger.tenant_id,
                     trigger.id,
-                    expected_version,
                     expected_version,
                 ),
             )
@@ -127,26 +107,21 @@ class PostgresTriggerStore:
         return _trigger(row) if row else None
 
     def live_scheduled(self) -> list[Trigger]:
-        with self._db.cursor() as cur:
-            cur.execute(
-                """
-                SELECT id, tenant_id, definition, status, version, next_fire_at, created_at, updated_at
-                  FROM triggers
-                 WHERE type = 'scheduled' AND status = 'active'
-                """
-            )
-            return [_trigger(row) for row in cur.fetchall()]
+        return self._select("type = 'scheduled' AND status = 'active'", ())
 
-    def record_fire(
-        self, tenant_id: UUID, trigger_id: UUID, version: int, status: TriggerStatus, next_fire_at: datetime | None
-    ) -> None:
+    def record_fires(self, progress: list[ScheduleProgress]) -> None:
+        if not progress:
+            return
+        columns = as_columns(progress, "tenant_id", "trigger_id", "armed_version", "status", "next_fire_at")
         with self._db.cursor() as cur:
             cur.execute(
                 """
-                UPDATE triggers SET status = %s, next_fire_at = %s
-                 WHERE tenant_id = %s AND id = %s AND version = %s
+                UPDATE triggers t SET status = p.status, next_fire_at = p.next_fire_at
+                  FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::text[], %s::timestamptz[])
+                       AS p (tenant_id, id, armed_version, status, next_fire_at)
+                 WHERE t.tenant_id = p.tenant_id AND t.id = p.id AND t.armed_version = p.armed_version
                 """,
-                (status, next_fire_at, tenant_id, trigger_id, version),
+                columns,
             )
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:

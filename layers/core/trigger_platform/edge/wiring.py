@@ -1,19 +1,24 @@
-"""Process-wide collaborators for handlers: created on first use, reused while the Lambda is warm."""
+"""Process-wide collaborators for handlers: created on first use, reused while the Lambda is warm.
 
+The composition root on AWS. The local runtime, which is a composition root of its own, installs
+its PostgreSQL scheduler with ``use_scheduler`` (the layer never ships it) and may move the clock.
+"""
+
+from collections.abc import Callable
 from functools import lru_cache
 
 from trigger_platform.adapters.cache import MemoryCache, RedisCache
-from trigger_platform.adapters.local_scheduler import LocalScheduler
-from trigger_platform.adapters.log_store import PostgresLogStore
+from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.adapters.token_store import PostgresTokenStore
-from trigger_platform.adapters.trigger_store import PostgresTriggerStore
+from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 from trigger_platform.clock import Clock, SystemClock
 from trigger_platform.ports import Cache, Scheduler
 from trigger_platform.settings import get_settings
 
 _clock: Clock = SystemClock()
+_local_scheduler: Callable[[Database], Scheduler] | None = None
 
 
 def clock() -> Clock:
@@ -24,6 +29,12 @@ def use_clock(replacement: Clock) -> None:
     """Let tests and the local runtime move time for every handler in this process."""
     global _clock
     _clock = replacement
+
+
+def use_scheduler(make: Callable[[Database], Scheduler]) -> None:
+    """The local runtime's scheduler, for ``SCHEDULER_BACKEND=local``."""
+    global _local_scheduler
+    _local_scheduler = make
 
 
 def database_url() -> str:
@@ -44,12 +55,23 @@ def database() -> Database:
     return Database(database_url, settings.database_connect_timeout_s, settings.database_statement_timeout_ms)
 
 
-def trigger_store() -> PostgresTriggerStore:
-    return PostgresTriggerStore(database())
+@lru_cache(maxsize=1)
+def partitions() -> LogPartitions:
+    return LogPartitions(database())
+
+
+@lru_cache(maxsize=1)
+def unit_of_work() -> PostgresUnitOfWork:
+    # Looked up at each use, so that tests can swap the scheduler this process uses.
+    return PostgresUnitOfWork(database(), partitions(), lambda: scheduler())  # noqa: PLW0108
 
 
 def token_store() -> PostgresTokenStore:
     return PostgresTokenStore(database())
+
+
+def retention_store() -> PostgresRetentionStore:
+    return PostgresRetentionStore(database(), partitions())
 
 
 @lru_cache(maxsize=1)
@@ -58,18 +80,6 @@ def cache() -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.redis_timeout_s, settings.redis_backoff_s)
     return MemoryCache()
-
-
-def log_store() -> PostgresLogStore:
-    return PostgresLogStore(database())
-
-
-def retention_store() -> PostgresRetentionStore:
-    return PostgresRetentionStore(database())
-
-
-def local_scheduler() -> LocalScheduler:
-    return LocalScheduler(database())
 
 
 @lru_cache(maxsize=1)
@@ -94,4 +104,6 @@ def _eventbridge_scheduler() -> Scheduler:
 def scheduler() -> Scheduler:
     if get_settings().scheduler_backend == "eventbridge":
         return _eventbridge_scheduler()
-    return local_scheduler()
+    if _local_scheduler is None:
+        raise RuntimeError("SCHEDULER_BACKEND=local needs the local runtime's scheduler (python -m local)")
+    return _local_scheduler(database())

@@ -1,0 +1,64 @@
+"""How routes document their responses in openapi.yaml: success bodies with their headers, and the
+problem+json errors each route can answer with."""
+
+from typing import Any
+
+from trigger_platform.edge.problems import PROBLEM_JSON, Problem
+from trigger_platform.views import ManualTestOutcome
+
+_PROBLEM_TEXT = {
+    400: "The body is not valid JSON",
+    401: "Missing or invalid bearer token",
+    404: "No such resource for this tenant",
+    409: "The resource is not in a state that allows this",
+    412: "If-Match names a version that is not the current one",
+    413: "The body is over 64 KiB",
+    415: "The body is not application/json",
+    422: "Invalid input; `errors` names each field",
+    503: "A dependency is unavailable; retry after Retry-After seconds",
+}
+
+_PROBLEM_HEADERS = {
+    401: ("WWW-Authenticate", "Bearer"),
+    503: ("Retry-After", "Seconds to wait before retrying"),
+}
+
+#: Errors any route with a JSON body can give, on top of its own.
+BODY_PROBLEMS = (400, 401, 413, 415, 422, 503)
+
+
+def _headers(described: dict[str, str]) -> dict[str, Any]:
+    return {name: {"description": text, "schema": {"type": "string"}} for name, text in described.items()}
+
+
+def problems(*statuses: int) -> dict[int, Any]:
+    """The ``responses`` entries documenting the problem+json errors a route can answer with."""
+    documented_problems: dict[int, Any] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"description": _PROBLEM_TEXT[status], "content": {PROBLEM_JSON: {"model": Problem}}}
+        if status in _PROBLEM_HEADERS:
+            entry["headers"] = _headers(dict([_PROBLEM_HEADERS[status]]))
+        documented_problems[status] = entry
+    return documented_problems
+
+
+def documented(status: int, model: Any, description: str, headers: dict[str, str] | None = None) -> dict[int, Any]:
+    """The ``responses`` entry that documents a route's success body (and response headers)."""
+    entry: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        entry["headers"] = _headers(headers)
+    return {status: entry}
+
+
+def manual_test_responses(*problem_statuses: int) -> dict[int, Any]:
+    """The ``responses`` of a manual-test route: its outcome on success and on failure, and its problems."""
+    failed = {
+        "description": "Could not fire: status failed, with a reason",
+        "content": {"application/json": {"model": ManualTestOutcome}},
+        "headers": _headers({"Retry-After": "Seconds to wait before retrying"}),
+    }
+    return {
+        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
+        **problems(*problem_statuses),
+        503: failed,
+    }

@@ -1,0 +1,120 @@
+"""The resolver every API handler uses: request validation on, and every failure — Powertools',
+the body parser's and the domain's — mapped to problem+json here, once."""
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trigger_platform.definitions import UNION_TAGS
+from trigger_platform.edge.json_body import MAX_BODY_BYTES, BodyTooLarge, MalformedJson, NotAnObject, strict_json_loads
+from trigger_platform.edge.problems import problem, problem_proxy_response
+from trigger_platform.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+
+_STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+}
+_NOT_JSON = "Send the body as application/json."
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """('body', 'scheduled', 'schedule', 'interval-schedule', 'unit') → 'schedule.unit'."""
+    where, *rest = loc or ("body",)
+    parts = [str(p) for p in rest if p not in UNION_TAGS]
+    if where == "body":
+        return ".".join(parts) or "body"
+    return ".".join(parts) or str(where)
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    path = _field_path(tuple(error.get("loc", ())))
+    if path == "body" and error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        return FieldError("type", "must be 'scheduled' or 'api'")
+    return FieldError(path, str(error.get("msg", "is not valid")).removeprefix("Value error, "))
+
+
+class ProblemResolver(APIGatewayRestResolver):
+    """Refuses bodies that are not JSON before Powertools tries to read them as forms."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if event.get("body") and content_type not in ("application/json", "") and not content_type.endswith("+json"):
+            return problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
+        return super().resolve(event, context)
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    """A resolver with request validation on and every failure shaped as problem+json."""
+    app = ProblemResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(HTTPStatus.BAD_REQUEST, "malformed-body", "The request body is not valid JSON.")
+        fields = [_field_error(e) for e in errors]
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid-input", "The request is not valid.", fields)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
+
+    @app.exception_handler(BodyTooLarge)
+    def body_too_large(exc: BodyTooLarge) -> Response[str]:
+        detail = f"The body must be at most {MAX_BODY_BYTES} bytes."
+        return problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body-too-large", detail)
+
+    @app.exception_handler(NotAnObject)
+    def not_an_object(exc: NotAnObject) -> Response[str]:
+        errors = [FieldError("body", "must be a JSON object")]
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid-input", "The request is not valid.", errors)
+
+    @app.exception_handler([MalformedJson, UnicodeDecodeError])
+    def malformed_body(exc: ValueError) -> Response[str]:
+        return problem(HTTPStatus.BAD_REQUEST, "malformed-body", f"The request body is not valid JSON: {exc}.")
+
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response[str]:
+        status = _STATUS_OF.get(type(exc), HTTPStatus.INTERNAL_SERVER_ERROR)
+        if isinstance(exc, InvalidInput):
+            return problem(status, exc.code, exc.detail, exc.errors)
+        if isinstance(exc, ServiceUnavailable):
+            return problem(status, exc.code, exc.detail, headers={"Retry-After": str(exc.retry_after_s)})
+        return problem(status, exc.code, exc.detail)
+
+    @app.not_found
+    def no_route(exc: Exception) -> Response[str]:
+        return problem(HTTPStatus.NOT_FOUND, "no-route", "There is no such route.")
+
+    return app
+
+
+def tenant_id(app: APIGatewayRestResolver) -> UUID:
+    """The tenant the authorizer resolved the bearer token to."""
+    context = app.current_event.request_context.authorizer.get_context()
+    try:
+        return UUID(str(context["tenant_id"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthenticated("The request carries no authenticated tenant.") from exc

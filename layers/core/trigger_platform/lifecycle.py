@@ -1,0 +1,52 @@
+"""The event-log lifecycle: ``active`` while younger than 2 h, ``archived`` until 48 h, then gone.
+
+Pure rules of time, shared by the reads (which apply them to the second), the retention cron and
+the stores (which take a ``Window`` of fired_at values to read).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+ACTIVE_FOR = timedelta(hours=2)
+RETAINED_FOR = timedelta(hours=48)
+#: Reads look this far past their own clock, for logs written by a function whose clock runs ahead;
+#: it also keeps the partitions made ahead of time out of every read.
+CLOCK_SKEW = timedelta(minutes=1)
+
+LogState = Literal["active", "archived"]
+
+
+def state_of(fired_at: datetime, now: datetime) -> LogState | None:
+    """The lifecycle state of a log fired at ``fired_at``; None once it is gone."""
+    age = now - fired_at
+    if age < ACTIVE_FOR:
+        return "active"
+    if age < RETAINED_FOR:
+        return "archived"
+    return None
+
+
+def next_change(fired_at: datetime, now: datetime) -> datetime:
+    """When the state of a log fired at ``fired_at`` next changes."""
+    return fired_at + (ACTIVE_FOR if now - fired_at < ACTIVE_FOR else RETAINED_FOR)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which fired_at values a read may see: ``after`` < fired_at ≤ ``not_after``, and
+    ``since`` ≤ fired_at < ``until`` when the client narrows it further."""
+
+    after: datetime
+    not_after: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def window(now: datetime, state: LogState | None, since: datetime | None, until: datetime | None) -> Window:
+    """The fired_at values a read at ``now`` of logs in ``state`` (any state when None) may see."""
+    if state == "active":
+        return Window(after=now - ACTIVE_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
+    if state == "archived":
+        return Window(after=now - RETAINED_FOR, not_after=now - ACTIVE_FOR, since=since, until=until)
+    return Window(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)

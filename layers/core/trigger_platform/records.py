@@ -1,0 +1,136 @@
+"""What the platform stores: triggers and event logs, read back without running input validation.
+
+A stored definition was validated when the customer sent it; reading it builds the same models
+with ``model_construct`` (no validators), so a read costs what it must and a rule tightened later
+never makes existing triggers unreadable.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from trigger_platform.definitions import (
+    AnyDefinition,
+    AnySchedule,
+    ApiDefinition,
+    AtSchedule,
+    CronSchedule,
+    IntervalSchedule,
+    ScheduledDefinition,
+    TriggerType,
+    schedule_kind,
+)
+from trigger_platform.payloads import Scalar
+
+#: What the platform keeps about a trigger's schedule: ``completed`` once a one-time trigger fired.
+TriggerStatus = Literal["active", "completed"]
+LogSource = Literal["scheduled", "api", "test"]
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A stored trigger: the customer's definition plus what the platform keeps about it.
+
+    ``armed_at`` and ``armed_version`` say when, and at which version, the current schedule was
+    defined: intervals count from ``armed_at``, and a schedule's deliveries carry ``armed_version``,
+    so an edit that leaves the schedule alone (a rename) neither restarts nor invalidates it.
+    """
+
+    id: UUID
+    tenant_id: UUID
+    definition: AnyDefinition
+    status: TriggerStatus
+    version: int
+    next_fire_at: datetime | None
+    armed_at: datetime
+    armed_version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_scheduled(self) -> bool:
+        return isinstance(self.definition, ScheduledDefinition)
+
+
+@dataclass(frozen=True, slots=True)
+class EventLog:
+    """One firing of a trigger, as stored."""
+
+    id: UUID
+    tenant_id: UUID
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    is_test: bool
+    scheduled_for: datetime | None
+    fired_at: datetime
+    payload: dict[str, Scalar]
+    status: str = "success"
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateRow:
+    """Counts of one (trigger, source) pair's logs within a read window."""
+
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    active: int
+    total: int
+    last_fired_at: datetime
+    oldest_active: datetime | None
+    oldest: datetime
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _stored_schedule(document: dict[str, Any]) -> AnySchedule:
+    kind = schedule_kind(document)
+    if kind == "at-schedule":
+        return AtSchedule.model_construct(at=datetime.fromisoformat(document["at"]))
+    start_at, end_at = _moment(document.get("start_at")), _moment(document.get("end_at"))
+    if kind == "cron-schedule":
+        return CronSchedule.model_construct(
+            cron=document["cron"], timezone=document.get("timezone", "UTC"), start_at=start_at, end_at=end_at
+        )
+    return IntervalSchedule.model_construct(
+        interval=document["interval"],
+        unit=document["unit"],
+        is_recurring=document.get("is_recurring", False),
+        start_at=start_at,
+        end_at=end_at,
+    )
+
+
+def stored_definition(document: dict[str, Any]) -> AnyDefinition:
+    """The definition a ``definition.model_dump(mode="json")`` document was made from."""
+    common = {
+        "name": document.get("name"),
+        "payload": document.get("payload", {}),
+        "enabled": document.get("enabled", True),
+    }
+    if document["type"] == "scheduled":
+        return ScheduledDefinition.model_construct(
+            type="scheduled", schedule=_stored_schedule(document["schedule"]), **common
+        )
+    return ApiDefinition.model_construct(type="api", payload_schema=document.get("schema"), **common)
+
+
+def definition_document(definition: AnyDefinition) -> dict[str, Any]:
+    """The JSON document a definition is stored as (``stored_definition`` reads it back)."""
+    return definition.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleProgress:
+    """Where a scheduled trigger stands after a fire: completed (one-time), or when it is due next.
+    Applied only while the trigger's schedule is still the one armed at ``armed_version``."""
+
+    tenant_id: UUID
+    trigger_id: UUID
+    armed_version: int
+    status: TriggerStatus
+    next_fire_at: datetime | None

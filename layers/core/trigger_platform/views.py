@@ -1,0 +1,155 @@
+"""What the API returns: triggers, fires, manual tests, logs and aggregates as clients see them.
+
+Built from records and domain values that were validated already, with ``model_construct``, and
+serialised once by pydantic-core at the edge. The models document the responses in openapi.yaml.
+"""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trigger_platform.definitions import AnySchedule, ApiDefinition, ScheduledDefinition, TriggerType
+from trigger_platform.lifecycle import LogState
+from trigger_platform.logs import LogAggregate, ReadLog, StateCounts, TriggerCounts
+from trigger_platform.payloads import Scalar
+from trigger_platform.records import LogSource, Trigger
+
+#: A trigger's state as clients see it: ``paused`` while disabled, ``completed`` once a one-time trigger fired.
+TriggerState = Literal["active", "paused", "completed"]
+
+
+class ScheduledDetails(BaseModel):
+    schedule: AnySchedule
+    next_fire_at: datetime | None = Field(
+        description="When it fires next; null once a one-time trigger has fired, and while paused"
+    )
+
+
+class ApiDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    endpoint: str = Field(description="The URL a client POSTs to in order to fire the trigger")
+    payload_schema: dict[str, str] = Field(alias="schema", description="The key types a fire call is checked against")
+
+
+class TriggerView(BaseModel):
+    """A trigger as the API shows it."""
+
+    id: UUID
+    type: TriggerType
+    name: str | None
+    details: ScheduledDetails | ApiDetails
+    payload: dict[str, Scalar]
+    enabled: bool
+    status: TriggerState
+    version: int = Field(description="Bumped by every edit; the ETag, and what If-Match names")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, trigger: Trigger, base_url: str) -> "TriggerView":
+        """The view of a stored trigger; ``base_url`` is where the client reaches this API."""
+        definition = trigger.definition
+        paused = not definition.enabled and trigger.status == "active"
+        details: ScheduledDetails | ApiDetails
+        if isinstance(definition, ScheduledDefinition):
+            next_fire_at = None if paused else trigger.next_fire_at
+            details = ScheduledDetails.model_construct(schedule=definition.schedule, next_fire_at=next_fire_at)
+        else:
+            assert isinstance(definition, ApiDefinition)  # noqa: S101 - the union has two members  # nosec B101
+            details = ApiDetails.model_construct(
+                endpoint=f"{base_url}/triggers/{trigger.id}/fire", payload_schema=definition.schema_in_force
+            )
+        return cls.model_construct(
+            id=trigger.id,
+            type=definition.type,
+            name=definition.name,
+            details=details,
+            payload=definition.payload,
+            enabled=definition.enabled,
+            status="paused" if paused else trigger.status,
+            version=trigger.version,
+            created_at=trigger.created_at,
+            updated_at=trigger.updated_at,
+        )
+
+
+class TriggerCreated(BaseModel):
+    """The answer to ``POST /triggers``: the seed's ``id`` and ``status`` plus the stored trigger."""
+
+    id: UUID
+    status: Literal["created"] = "created"
+    trigger: TriggerView
+
+
+class Fired(BaseModel):
+    """The answer to ``POST /triggers/{id}/fire``."""
+
+    id: UUID = Field(description="The event log's id")
+    status: Literal["fired"] = "fired"
+
+
+class ManualTestOutcome(BaseModel):
+    """The answer to ``POST /triggers/test`` and ``POST /triggers/{id}/test``."""
+
+    id: UUID | None = Field(description="The test event log's id; null when the test could not be logged")
+    status: Literal["success", "failed"]
+    reason: str | None = Field(default=None, description="Why the test failed")
+
+
+class LogView(BaseModel):
+    """An event log as the API shows it, with its lifecycle state at the time of reading."""
+
+    id: UUID = Field(description="The log's id (a UUIDv7: it sorts by firing time)")
+    trigger_id: UUID | None = Field(description="null for a test of an unsaved definition")
+    trigger_type: TriggerType = Field(description="The kind of trigger that fired")
+    source: LogSource = Field(description="What fired it: its schedule, an API call, or a manual test")
+    is_test: bool = Field(description="true for manual tests")
+    scheduled_for: datetime | None = Field(description="The due time a scheduled fire was for")
+    fired_at: datetime = Field(description="When it fired")
+    payload: dict[str, Scalar] = Field(description="The payload it fired with")
+    status: str = Field(description="How the firing went")
+    state: LogState = Field(description="active (< 2 h old) or archived (2-48 h)")
+
+    @classmethod
+    def of(cls, read: ReadLog) -> "LogView":
+        fields = {name: getattr(read.log, name) for name in cls.model_fields if name != "state"}
+        return cls.model_construct(**fields, state=read.state)
+
+
+class StateCountsView(BaseModel):
+    active: int = Field(description="Logs younger than 2 hours")
+    archived: int = Field(description="Logs 2 to 48 hours old")
+    total: int = Field(description="active + archived")
+
+    @classmethod
+    def of(cls, counts: StateCounts) -> "StateCountsView":
+        return cls.model_construct(**{name: getattr(counts, name) for name in cls.model_fields})
+
+
+class TriggerCountsView(StateCountsView):
+    trigger_id: UUID | None = Field(description="null for tests of unsaved definitions")
+    trigger_type: TriggerType
+    last_fired_at: datetime
+
+    @classmethod
+    def of_trigger(cls, counts: TriggerCounts) -> "TriggerCountsView":
+        return cls.model_construct(**{name: getattr(counts, name) for name in cls.model_fields})
+
+
+class LogAggregateView(BaseModel):
+    """Counts of the logs a tenant can still read, by state, trigger and source."""
+
+    totals: StateCountsView
+    by_trigger: list[TriggerCountsView] = Field(description="Newest-firing trigger first")
+    by_source: dict[LogSource, StateCountsView]
+
+    @classmethod
+    def of(cls, aggregate: LogAggregate) -> "LogAggregateView":
+        return cls.model_construct(
+            totals=StateCountsView.of(aggregate.totals),
+            by_trigger=[TriggerCountsView.of_trigger(counts) for counts in aggregate.by_trigger],
+            by_source={source: StateCountsView.of(counts) for source, counts in aggregate.by_source.items()},
+        )
