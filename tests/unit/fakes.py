@@ -1,0 +1,239 @@
+"""In-memory fakes of the ports, so the domain's rules are tested without a database.
+
+They keep the ports' promises that the domain relies on — tenant scoping, version checks,
+exactly-once keys, and a unit of work that rolls everything back when its block raises — and
+nothing more.
+"""
+
+import copy
+from dataclasses import replace
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
+from trigger_platform.lifecycle import Window
+from trigger_platform.records import AggregateRow, EventLog, LogSource, ScheduleProgress, Trigger
+
+
+class FakeTriggerStore:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Trigger] = {}
+
+    def insert(self, trigger: Trigger) -> None:
+        assert trigger.id not in self.rows
+        self.rows[trigger.id] = trigger
+
+    def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
+        found = self.rows.get(trigger_id)
+        return found if found and found.tenant_id == tenant_id else None
+
+    def get_many(self, keys: list[tuple[UUID, UUID]]) -> dict[UUID, Trigger]:
+        return {trigger_id: t for tenant_id, trigger_id in keys if (t := self.get(tenant_id, trigger_id))}
+
+    def list_after(self, tenant_id: UUID, after: UUID | None, limit: int) -> list[Trigger]:
+        mine = sorted((t for t in self.rows.values() if t.tenant_id == tenant_id), key=lambda t: t.id)
+        return [t for t in mine if after is None or t.id > after][:limit]
+
+    def replace(self, trigger: Trigger, expected_version: int) -> Trigger | None:
+        current = self.get(trigger.tenant_id, trigger.id)
+        if current is None or current.version != expected_version:
+            return None
+        stored = replace(trigger, version=current.version + 1)
+        self.rows[trigger.id] = stored
+        return stored
+
+    def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:
+        return self.rows.pop(trigger_id, None) is not None if self.get(tenant_id, trigger_id) else False
+
+    def live_scheduled(self) -> list[Trigger]:
+        return [t for t in self.rows.values() if t.is_scheduled and t.status == "active"]
+
+    def record_fires(self, progress: list[ScheduleProgress]) -> None:
+        for update in progress:
+            current = self.get(update.tenant_id, update.trigger_id)
+            if current is not None and current.armed_version == update.armed_version:
+                self.rows[current.id] = replace(current, status=update.status, next_fire_at=update.next_fire_at)
+
+
+class FakeLogStore:
+    def __init__(self) -> None:
+        self.logs: list[EventLog] = []
+        self.scheduled: set[tuple[UUID | None, datetime | None]] = set()
+        self.keys: dict[tuple[UUID, str], tuple[bytes, UUID, datetime]] = {}
+        self.down = False
+
+    def _available(self) -> None:
+        if self.down:
+            raise ServiceUnavailable("The database is not reachable.")
+
+    def insert(self, log: EventLog) -> None:
+        self._available()
+        self.logs.append(log)
+
+    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
+        self._available()
+        inserted = set()
+        for log in logs:
+            if (log.trigger_id, log.scheduled_for) not in self.scheduled:
+                self.scheduled.add((log.trigger_id, log.scheduled_for))
+                self.logs.append(log)
+                inserted.add(log.id)
+        return inserted
+
+    def claim_idempotency_key(
+        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
+    ) -> tuple[bytes, UUID] | None:
+        earlier = self.keys.get((tenant_id, key))
+        if earlier is not None and earlier[2] > now - ttl:
+            return earlier[0], earlier[1]
+        self.keys[(tenant_id, key)] = (request_hash, log_id, now)
+        return None
+
+    def _seen(self, log: EventLog, tenant_id: UUID, window: Window) -> bool:
+        return (
+            log.tenant_id == tenant_id
+            and log.fired_at > window.after
+            and (window.not_after is None or log.fired_at <= window.not_after)
+            and (window.since is None or log.fired_at >= window.since)
+            and (window.until is None or log.fired_at < window.until)
+        )
+
+    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
+        return next(
+            (log for log in self.logs if log.id == log_id and log.tenant_id == tenant_id and log.fired_at >= fired_not_before),
+            None,
+        )
+
+    def _matching(
+        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
+    ) -> list[EventLog]:
+        return [
+            log
+            for log in self.logs
+            if self._seen(log, tenant_id, window)
+            and (trigger_id is None or log.trigger_id == trigger_id)
+            and (source is None or log.source == source)
+        ]
+
+    def list_page(
+        self,
+        tenant_id: UUID,
+        window: Window,
+        trigger_id: UUID | None,
+        source: LogSource | None,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[EventLog]:
+        newest_first = sorted(self._matching(tenant_id, window, trigger_id, source), key=lambda l: (l.fired_at, l.id))[::-1]
+        return [log for log in newest_first if before is None or (log.fired_at, log.id) < before][:limit]
+
+    def oldest_fired_at(
+        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
+    ) -> datetime | None:
+        return min((log.fired_at for log in self._matching(tenant_id, window, trigger_id, source)), default=None)
+
+    def aggregate(
+        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
+    ) -> list[AggregateRow]:
+        groups: dict[tuple[UUID | None, str, str], list[EventLog]] = {}
+        for log in self._matching(tenant_id, window, trigger_id, None):
+            groups.setdefault((log.trigger_id, log.trigger_type, log.source), []).append(log)
+        rows = []
+        for (group_trigger, trigger_type, source), logs in groups.items():
+            active = [log.fired_at for log in logs if log.fired_at > active_after]
+            rows.append(
+                AggregateRow(
+                    group_trigger,
+                    trigger_type,  # type: ignore[arg-type]
+                    source,  # type: ignore[arg-type]
+                    len(active),
+                    len(logs),
+                    max(log.fired_at for log in logs),
+                    min(active, default=None),
+                    min(log.fired_at for log in logs),
+                )
+            )
+        return rows
+
+
+class FakeScheduler:
+    def __init__(self) -> None:
+        self.schedules: dict[UUID, Trigger] = {}
+        self.calls: list[str] = []
+        self.failing = False
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.failing:
+            raise ServiceUnavailable("The scheduler is not reachable.")
+
+    def create(self, trigger: Trigger) -> None:
+        self._call("create")
+        self.schedules[trigger.id] = trigger
+
+    def replace(self, trigger: Trigger) -> None:
+        self._call("replace")
+        self.schedules[trigger.id] = trigger
+
+    def delete(self, trigger_id: UUID) -> None:
+        self._call("delete")
+        self.schedules.pop(trigger_id, None)
+
+    def trigger_ids(self) -> set[UUID]:
+        return set(self.schedules)
+
+
+class FakeUnitOfWork:
+    """Everything written inside a ``with`` block is undone if the block raises."""
+
+    def __init__(self) -> None:
+        self.triggers = FakeTriggerStore()
+        self.logs = FakeLogStore()
+        self.scheduler = FakeScheduler()
+        self._saved: list[tuple[object, ...]] = []
+        self.commits = 0
+
+    def __enter__(self) -> Self:
+        self._saved.append(self._state())
+        return self
+
+    def _state(self) -> tuple[object, ...]:
+        return tuple(copy.copy(part) for part in (self.triggers.rows, self.logs.logs, self.logs.scheduled, self.scheduler.schedules))
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        saved = self._saved.pop()
+        if error is not None:
+            self.triggers.rows, self.logs.logs, self.logs.scheduled, self.scheduler.schedules = saved  # type: ignore[assignment]
+        elif not self._saved:
+            self.commits += 1
+
+
+class FakeCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+        self.generations: dict[UUID, int] = {}
+        self.down = False
+
+    def _available(self) -> None:
+        if self.down:
+            raise CacheUnavailable("down")
+
+    def get(self, key: str) -> str | None:
+        self._available()
+        return self.entries.get(key)
+
+    def set(self, key: str, value: str, ttl_s: float) -> None:
+        self._available()
+        self.entries[key] = value
+
+    def generation(self, tenant_id: UUID) -> int:
+        self._available()
+        return self.generations.get(tenant_id, 0)
+
+    def bump_generation(self, tenant_id: UUID) -> None:
+        self._available()
+        self.generations[tenant_id] = self.generations.get(tenant_id, 0) + 1
