@@ -1,4 +1,7 @@
-"""GET /logs/aggregate: counts of the caller's logs by state, trigger and source (cached)."""
+"""GET /logs/aggregate: counts of the caller's logs by state, trigger and source (cached).
+
+Counts of the logs the caller can still read: in total, per trigger and per source, by state.
+"""
 
 from typing import Annotated, Any
 
@@ -10,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import logs
 from trigger_platform.definitions import IsoDateTime
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.log_reads import log_aggregate
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -24,10 +27,7 @@ app = make_resolver()
 
 @app.get(
     "/logs/aggregate",
-    operation_id="aggregateLogs",
-    tags=["Logs"],
-    summary="Count event logs",
-    description="Counts of the logs the caller can still read: in total, per trigger and per source, by state.",
+    **operation("aggregateLogs", "Logs", "Count event logs", __doc__),
     responses={
         **documented(200, LogAggregateView, "Counts by state, trigger and source", {"X-Cache": "hit, miss or bypass"}),
         **problems(401, 422, 503),

@@ -1,4 +1,9 @@
-"""POST /triggers: define a trigger."""
+"""POST /triggers: define a trigger.
+
+A scheduled trigger fires once after an interval, once at a time, or recurring (every interval, or
+by cron in a time zone); an api trigger fires when a client calls its endpoint with a body that fits
+its payload. The answer carries the stored trigger, its ETag and its URL.
+"""
 
 from typing import Any
 
@@ -9,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import triggers
 from trigger_platform.definitions import TriggerDefinition
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, problems
+from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, operation, problems
 from trigger_platform.edge.headers import base_url, etag
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -21,14 +26,7 @@ app = make_resolver()
 
 @app.post(
     "/triggers",
-    operation_id="createTrigger",
-    tags=["Triggers"],
-    summary="Create a trigger",
-    description=(
-        "A scheduled trigger fires once after an interval, once at a time, or recurring (every interval, or by "
-        "cron in a time zone); an api trigger fires when a client calls its endpoint with a body that fits its "
-        "payload. The answer carries the stored trigger, its ETag and its URL."
-    ),
+    **operation("createTrigger", "Triggers", "Create a trigger", __doc__),
     responses={
         **documented(201, TriggerCreated, "Created", {"ETag": "The trigger's version", "Location": "Its URL"}),
         **problems(*BODY_PROBLEMS),

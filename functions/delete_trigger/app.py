@@ -1,4 +1,7 @@
-"""DELETE /triggers/{trigger_id}: remove a trigger (its logs stay until they expire)."""
+"""DELETE /triggers/{trigger_id}: remove a trigger (its logs stay until they expire).
+
+Removes the trigger and its schedule; the logs it wrote stay readable until they expire.
+"""
 
 from typing import Any
 
@@ -8,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import problems
+from trigger_platform.edge.documentation import operation, problems
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 
@@ -17,10 +20,7 @@ app = make_resolver()
 
 @app.delete(
     "/triggers/<trigger_id>",
-    operation_id="deleteTrigger",
-    tags=["Triggers"],
-    summary="Delete a trigger",
-    description="Removes the trigger and its schedule; the logs it wrote stay readable until they expire.",
+    **operation("deleteTrigger", "Triggers", "Delete a trigger", __doc__),
     responses={204: {"description": "Deleted"}, **problems(401, 404, 503)},
 )
 def delete_trigger(trigger_id: str) -> Response[None]:

@@ -1,4 +1,9 @@
-"""POST /triggers/{trigger_id}/fire: fire an api trigger with a body that fits its payload schema."""
+"""POST /triggers/{trigger_id}/fire: fire an api trigger with a body that fits its payload schema.
+
+The body's keys are overlaid on the trigger's predefined payload; each must be in the trigger's
+payload schema with a matching type, and required keys must end up present (422 names each key that
+does not fit). With an Idempotency-Key, retries within 24 h return the first call's log.
+"""
 
 from typing import Annotated, Any
 
@@ -10,7 +15,7 @@ from pydantic import WithJsonSchema
 
 from trigger_platform import firing
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, problems
+from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, operation, problems
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 from trigger_platform.edge.responses import model_response
@@ -22,14 +27,7 @@ app = make_resolver()
 
 @app.post(
     "/triggers/<trigger_id>/fire",
-    operation_id="fireTrigger",
-    tags=["Firing"],
-    summary="Fire an api trigger",
-    description=(
-        "The body's keys are overlaid on the trigger's predefined payload; each must be in the trigger's payload "
-        "schema with a matching type, and required keys must end up present (422 names each key that does not "
-        "fit). With an Idempotency-Key, retries within 24 h return the first call's log."
-    ),
+    **operation("fireTrigger", "Firing", "Fire an api trigger", __doc__),
     responses={
         **documented(
             201, Fired, "Fired and logged", {"Idempotent-Replayed": "true when an earlier call's result is returned"}

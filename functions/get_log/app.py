@@ -1,4 +1,7 @@
-"""GET /logs/{log_id}: one event log, while it is less than 48 hours old."""
+"""GET /logs/{log_id}: one event log, while it is less than 48 hours old.
+
+One log with its lifecycle state now: active under 2 hours, archived to 48 hours, then gone (404).
+"""
 
 from typing import Any
 
@@ -8,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import logs
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 from trigger_platform.edge.responses import model_response
@@ -19,10 +22,7 @@ app = make_resolver()
 
 @app.get(
     "/logs/<log_id>",
-    operation_id="getLog",
-    tags=["Logs"],
-    summary="Read an event log",
-    description="One log with its lifecycle state now: active under 2 hours, archived to 48 hours, then gone (404).",
+    **operation("getLog", "Logs", "Read an event log", __doc__),
     responses={**documented(200, LogView, "The log"), **problems(401, 404, 503)},
 )
 def get_log(log_id: str) -> Response[str]:

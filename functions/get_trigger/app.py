@@ -1,4 +1,7 @@
-"""GET /triggers/{trigger_id}: one of the caller's triggers."""
+"""GET /triggers/{trigger_id}: one of the caller's triggers.
+
+The trigger with its state and next fire time; its ETag is the version an edit names in If-Match.
+"""
 
 from typing import Any
 
@@ -8,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.headers import base_url, etag
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -20,10 +23,7 @@ app = make_resolver()
 
 @app.get(
     "/triggers/<trigger_id>",
-    operation_id="getTrigger",
-    tags=["Triggers"],
-    summary="Read a trigger",
-    description="The trigger with its state and next fire time; its ETag is the version an edit names in If-Match.",
+    **operation("getTrigger", "Triggers", "Read a trigger", __doc__),
     responses={
         **documented(200, TriggerView, "The trigger", {"ETag": "The trigger's version"}),
         **problems(401, 404, 503),

@@ -1,4 +1,9 @@
-"""GET /logs: the caller's event logs, newest first, a keyset page at a time (first pages cached)."""
+"""GET /logs: the caller's event logs, newest first, a keyset page at a time (first pages cached).
+
+The caller's logs, newest first, filtered by state, trigger, source and time; the next page is in
+the Link header. First pages may come from the cache (X-Cache), never staler than a log's state
+change.
+"""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import logs
 from trigger_platform.definitions import IsoDateTime
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.headers import next_link
 from trigger_platform.edge.log_reads import log_page
 from trigger_platform.edge.observability import count, lambda_entry, logger
@@ -28,13 +33,7 @@ app = make_resolver()
 
 @app.get(
     "/logs",
-    operation_id="listLogs",
-    tags=["Logs"],
-    summary="List event logs",
-    description=(
-        "The caller's logs, newest first, filtered by state, trigger, source and time; the next page is in the Link "
-        "header. First pages may come from the cache (X-Cache), never staler than a log's state change."
-    ),
+    **operation("listLogs", "Logs", "List event logs", __doc__),
     responses={
         **documented(
             200,

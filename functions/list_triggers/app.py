@@ -1,4 +1,7 @@
-"""GET /triggers: the caller's triggers, a keyset page at a time."""
+"""GET /triggers: the caller's triggers, a keyset page at a time.
+
+The caller's triggers, oldest first, a page at a time; the next page is in the Link header.
+"""
 
 from typing import Annotated, Any
 
@@ -9,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.headers import base_url, next_link
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -22,10 +25,7 @@ app = make_resolver()
 
 @app.get(
     "/triggers",
-    operation_id="listTriggers",
-    tags=["Triggers"],
-    summary="List triggers",
-    description="The caller's triggers, oldest first, a page at a time; the next page is in the Link header.",
+    **operation("listTriggers", "Triggers", "List triggers", __doc__),
     responses={
         **documented(200, list[TriggerView], "A page of triggers", {"Link": 'The next page: <url>; rel="next"'}),
         **problems(401, 422, 503),

@@ -1,4 +1,10 @@
-"""PUT /triggers/{trigger_id}: edit a trigger's definition (optimistic concurrency with If-Match)."""
+"""PUT /triggers/{trigger_id}: edit a trigger's definition (optimistic concurrency with If-Match).
+
+An edit, not a re-arm: a trigger whose schedule is unchanged keeps its state and next fire time (a
+completed one-time trigger stays completed, an interval keeps counting from when it was defined); a
+new schedule re-arms it from now. Setting `enabled` pauses or resumes it. If-Match makes the edit
+conditional.
+"""
 
 from typing import Annotated, Any
 
@@ -10,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import triggers
 from trigger_platform.definitions import TriggerDefinition
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, problems
+from trigger_platform.edge.documentation import BODY_PROBLEMS, documented, operation, problems
 from trigger_platform.edge.headers import IF_MATCH_PATTERN, base_url, etag, expected_version
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -22,14 +28,7 @@ app = make_resolver()
 
 @app.put(
     "/triggers/<trigger_id>",
-    operation_id="replaceTrigger",
-    tags=["Triggers"],
-    summary="Replace a trigger's definition",
-    description=(
-        "An edit, not a re-arm: a trigger whose schedule is unchanged keeps its state and next fire time (a "
-        "completed one-time trigger stays completed, an interval keeps counting from when it was defined); a new "
-        "schedule re-arms it from now. Setting `enabled` pauses or resumes it. If-Match makes the edit conditional."
-    ),
+    **operation("replaceTrigger", "Triggers", "Replace a trigger's definition", __doc__),
     responses={
         **documented(200, TriggerView, "The new definition", {"ETag": "The trigger's new version"}),
         **problems(*BODY_PROBLEMS, 404, 412),

@@ -1,4 +1,8 @@
-"""POST /triggers/test: fire a trigger definition once, now, without saving it (only its test log)."""
+"""POST /triggers/test: fire a trigger definition once, now, without saving it (only its test log).
+
+Checks the definition as creating it would, fires it once now and writes a test log (`is_test:
+true`); nothing else is stored.
+"""
 
 from typing import Any
 
@@ -9,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trigger_platform import firing
 from trigger_platform.definitions import TriggerDefinition
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import BODY_PROBLEMS, manual_test_responses
+from trigger_platform.edge.documentation import BODY_PROBLEMS, manual_test_responses, operation
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 from trigger_platform.edge.responses import manual_test_response
@@ -19,22 +23,15 @@ app = make_resolver()
 
 @app.post(
     "/triggers/test",
-    operation_id="testDefinition",
-    tags=["Firing"],
-    summary="Test a definition without saving it",
-    description=(
-        "Checks the definition as creating it would, fires it once now and writes a test log "
-        "(`is_test: true`); nothing else is stored."
-    ),
+    **operation("testDefinition", "Firing", "Test a definition without saving it", __doc__),
     responses=manual_test_responses(*BODY_PROBLEMS),
 )
 def test_definition(definition: TriggerDefinition) -> Response[str]:
     outcome = firing.test_definition(
         tenant_id(app), definition.root, uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock()
     )
-    logger.info("definition tested", log_id=str(outcome.log.id) if outcome.log else None, failure=outcome.failure)
-    if outcome.log is not None:
-        count("Fires", source="test")
+    logger.info("definition tested", log_id=outcome.log_id, failure=outcome.failure)
+    count("Fires" if outcome.log else "FailedTests", source="test")
     return manual_test_response(outcome)
 
 

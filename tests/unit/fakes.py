@@ -13,8 +13,8 @@ from typing import Self
 from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
-from trigger_platform.lifecycle import Window
-from trigger_platform.records import AggregateRow, EventLog, LogSource, ScheduleProgress, Trigger
+from trigger_platform.lifecycle import Selection
+from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, Trigger
 
 
 class FakeTriggerStore:
@@ -91,54 +91,42 @@ class FakeLogStore:
         self.keys[(tenant_id, key)] = (request_hash, log_id, now)
         return None
 
-    def _seen(self, log: EventLog, tenant_id: UUID, window: Window) -> bool:
-        return (
-            log.tenant_id == tenant_id
+    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
+        return next(
+            (
+                log
+                for log in self.logs
+                if log.id == log_id and log.tenant_id == tenant_id and log.fired_at >= fired_not_before
+            ),
+            None,
+        )
+
+    def _selected(self, tenant_id: UUID, selection: Selection) -> list[EventLog]:
+        window = selection.window
+        return [
+            log
+            for log in self.logs
+            if log.tenant_id == tenant_id
             and log.fired_at > window.after
             and (window.not_after is None or log.fired_at <= window.not_after)
             and (window.since is None or log.fired_at >= window.since)
             and (window.until is None or log.fired_at < window.until)
-        )
-
-    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
-        return next(
-            (log for log in self.logs if log.id == log_id and log.tenant_id == tenant_id and log.fired_at >= fired_not_before),
-            None,
-        )
-
-    def _matching(
-        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
-    ) -> list[EventLog]:
-        return [
-            log
-            for log in self.logs
-            if self._seen(log, tenant_id, window)
-            and (trigger_id is None or log.trigger_id == trigger_id)
-            and (source is None or log.source == source)
+            and selection.trigger_id in (None, log.trigger_id)
+            and selection.source in (None, log.source)
         ]
 
     def list_page(
-        self,
-        tenant_id: UUID,
-        window: Window,
-        trigger_id: UUID | None,
-        source: LogSource | None,
-        before: tuple[datetime, UUID] | None,
-        limit: int,
+        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
     ) -> list[EventLog]:
-        newest_first = sorted(self._matching(tenant_id, window, trigger_id, source), key=lambda l: (l.fired_at, l.id))[::-1]
+        newest_first = sorted(self._selected(tenant_id, selection), key=lambda log: (log.fired_at, log.id))[::-1]
         return [log for log in newest_first if before is None or (log.fired_at, log.id) < before][:limit]
 
-    def oldest_fired_at(
-        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
-    ) -> datetime | None:
-        return min((log.fired_at for log in self._matching(tenant_id, window, trigger_id, source)), default=None)
+    def oldest_fired_at(self, tenant_id: UUID, selection: Selection) -> datetime | None:
+        return min((log.fired_at for log in self._selected(tenant_id, selection)), default=None)
 
-    def aggregate(
-        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
-    ) -> list[AggregateRow]:
+    def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
         groups: dict[tuple[UUID | None, str, str], list[EventLog]] = {}
-        for log in self._matching(tenant_id, window, trigger_id, None):
+        for log in self._selected(tenant_id, selection):
             groups.setdefault((log.trigger_id, log.trigger_type, log.source), []).append(log)
         rows = []
         for (group_trigger, trigger_type, source), logs in groups.items():
@@ -200,7 +188,10 @@ class FakeUnitOfWork:
         return self
 
     def _state(self) -> tuple[object, ...]:
-        return tuple(copy.copy(part) for part in (self.triggers.rows, self.logs.logs, self.logs.scheduled, self.scheduler.schedules))
+        return tuple(
+            copy.copy(part)
+            for part in (self.triggers.rows, self.logs.logs, self.logs.scheduled, self.scheduler.schedules)
+        )
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

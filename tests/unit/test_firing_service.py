@@ -41,7 +41,9 @@ def create(uow: FakeUnitOfWork, clock: ManualClock, document: dict[str, Any]) ->
     return triggers.create_trigger(TENANT, definition(document), uow=uow, clock=clock)
 
 
-def fire_api(uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, trigger: Trigger, body: Any, key: str | None = None) -> firing.FireResult:
+def fire_api(
+    uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, trigger: Trigger, body: Any, key: str | None = None
+) -> firing.FireResult:
     return firing.fire_api_trigger(TENANT, str(trigger.id), body, key, uow=uow, cache=cache, clock=clock)
 
 
@@ -56,7 +58,9 @@ def due(trigger: Trigger, at: datetime | None = None, version: int | None = None
     )
 
 
-def fire_scheduled(uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, *fires: ScheduledFire) -> list[str | None]:
+def fire_scheduled(
+    uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, *fires: ScheduledFire
+) -> list[str | None]:
     outcomes = firing.fire_scheduled(list(fires), uow=uow, cache=cache, clock=clock)
     return [outcome.skipped for outcome in outcomes]
 

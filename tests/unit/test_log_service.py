@@ -42,7 +42,9 @@ def clock() -> ManualClock:
         (RETAINED_FOR - timedelta(seconds=1), "archived"),
     ],
 )
-def test_a_log_reads_as_active_then_archived(store: FakeLogStore, clock: ManualClock, age: timedelta, state: str) -> None:
+def test_a_log_reads_as_active_then_archived(
+    store: FakeLogStore, clock: ManualClock, age: timedelta, state: str
+) -> None:
     log = log_at(age)
     store.insert(log)
     assert logs.get_log(TENANT, str(log.id), store=store, clock=clock).state == state
@@ -83,6 +85,10 @@ def test_aggregates_count_by_state_trigger_and_source(store: FakeLogStore, clock
     aggregate = logs.aggregate_logs(TENANT, logs.log_filter(), store=store, clock=clock)
     totals = aggregate.totals
     assert (totals.active, totals.archived, totals.total) == (2, 1, 3)
-    assert (aggregate.by_source["api"].total, aggregate.by_source["test"].total, aggregate.by_source["scheduled"].total) == (2, 1, 0)
+    assert (
+        aggregate.by_source["api"].total,
+        aggregate.by_source["test"].total,
+        aggregate.by_source["scheduled"].total,
+    ) == (2, 1, 0)
     (by_trigger,) = aggregate.by_trigger
     assert by_trigger.trigger_id == TRIGGER and by_trigger.last_fired_at == NOW - timedelta(minutes=5)

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from tests.builders import definition
 from tests.unit.fakes import FakeUnitOfWork
 from trigger_platform import triggers
-from trigger_platform.reconcile import reconcile
 from trigger_platform.clock import ManualClock
 from trigger_platform.errors import InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable
+from trigger_platform.reconcile import reconcile
 from trigger_platform.records import Trigger
 from trigger_platform.views import TriggerView
 

@@ -127,6 +127,10 @@ class ManualTest:
     failure: str | None = None
     retry_after_s: int = 0
 
+    @property
+    def log_id(self) -> str | None:
+        return str(self.log.id) if self.log else None
+
 
 def _logged_test(log: EventLog, uow: UnitOfWork, cache: Cache) -> ManualTest:
     uow.logs.insert(log)

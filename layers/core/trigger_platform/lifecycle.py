@@ -7,6 +7,9 @@ the stores (which take a ``Window`` of fired_at values to read).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from uuid import UUID
+
+from trigger_platform.records import LogSource
 
 ACTIVE_FOR = timedelta(hours=2)
 RETAINED_FOR = timedelta(hours=48)
@@ -50,3 +53,13 @@ def window(now: datetime, state: LogState | None, since: datetime | None, until:
     if state == "archived":
         return Window(after=now - RETAINED_FOR, not_after=now - ACTIVE_FOR, since=since, until=until)
     return Window(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of a tenant's logs a read may see: a window of fired_at values and, when the client
+    narrows it, one trigger or one source."""
+
+    window: Window
+    trigger_id: UUID | None = None
+    source: LogSource | None = None

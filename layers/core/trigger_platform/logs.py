@@ -15,7 +15,7 @@ from trigger_platform.clock import Clock
 from trigger_platform.definitions import TriggerType
 from trigger_platform.errors import CacheUnavailable, FieldError, InvalidInput, NotFound
 from trigger_platform.ids import parse_id
-from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, next_change, state_of, window
+from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, Selection, next_change, state_of, window
 from trigger_platform.pagination import unbase64
 from trigger_platform.ports import Cache, LogStore
 from trigger_platform.records import EventLog, LogSource
@@ -51,6 +51,10 @@ def log_filter(
     return LogFilter(
         state, parsed, source, since.astimezone(UTC) if since else None, until.astimezone(UTC) if until else None
     )
+
+
+def _selection(now: datetime, state: LogState | None, query: LogFilter) -> Selection:
+    return Selection(window(now, state, query.since, query.until), query.trigger_id, query.source)
 
 
 @dataclass(frozen=True)
@@ -123,15 +127,13 @@ def list_logs(
     """A page of logs, newest first, older than ``cursor``, and until when it stays exact."""
     now = clock.now()
     before = decode_log_cursor(cursor) if cursor else None
-    seen = window(now, query.state, query.since, query.until)
-    rows = store.list_page(tenant_id, seen, query.trigger_id, query.source, before, limit + 1)
+    rows = store.list_page(tenant_id, _selection(now, query.state, query), before, limit + 1)
     page = rows[:limit]
     next_cursor = encode_log_cursor(page[-1]) if len(rows) > limit else None
     exact_until = min((next_change(log.fired_at, now) for log in page), default=now + EXACT_FOR_AT_MOST)
     if query.state == "archived":
         # The top of an archived page changes when the oldest active log turns two hours old.
-        active = window(now, "active", query.since, query.until)
-        oldest_active = store.oldest_fired_at(tenant_id, active, query.trigger_id, query.source)
+        oldest_active = store.oldest_fired_at(tenant_id, _selection(now, "active", query))
         if oldest_active is not None:
             exact_until = min(exact_until, oldest_active + ACTIVE_FOR)
     return LogPage([_read(log, now) for log in page], next_cursor, min(exact_until, now + EXACT_FOR_AT_MOST))
@@ -169,7 +171,7 @@ class LogAggregate:
 def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock) -> LogAggregate:
     """Totals, per-trigger and per-source counts, newest-firing trigger first."""
     now = clock.now()
-    rows = store.aggregate(tenant_id, window(now, query.state, query.since, None), now - ACTIVE_FOR, query.trigger_id)
+    rows = store.aggregate(tenant_id, _selection(now, query.state, query), now - ACTIVE_FOR)
     totals = StateCounts()
     by_source = {source: StateCounts() for source in SOURCES}
     by_trigger: dict[UUID | None, TriggerCounts] = {}

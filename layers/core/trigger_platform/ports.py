@@ -7,8 +7,8 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from trigger_platform.clock import Clock
-from trigger_platform.lifecycle import Window
-from trigger_platform.records import AggregateRow, EventLog, LogSource, ScheduleProgress, Trigger
+from trigger_platform.lifecycle import Selection
+from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, Trigger
 
 __all__ = [
     "Cache",
@@ -68,25 +68,15 @@ class LogStore(Protocol):
     def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None: ...
 
     def list_page(
-        self,
-        tenant_id: UUID,
-        window: Window,
-        trigger_id: UUID | None,
-        source: LogSource | None,
-        before: tuple[datetime, UUID] | None,
-        limit: int,
+        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
     ) -> list[EventLog]:
-        """Up to ``limit`` logs within ``window``, newest first, older than the ``before`` key."""
+        """Up to ``limit`` selected logs, newest first, older than the ``before`` key."""
         ...
 
-    def oldest_fired_at(
-        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
-    ) -> datetime | None: ...
+    def oldest_fired_at(self, tenant_id: UUID, selection: Selection) -> datetime | None: ...
 
-    def aggregate(
-        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
-    ) -> list[AggregateRow]:
-        """Counts per (trigger, source) within ``window``; active ones fired after ``active_after``."""
+    def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
+        """Counts of the selected logs per (trigger, source); active ones fired after ``active_after``."""
         ...
 
 

@@ -11,26 +11,25 @@ from psycopg2.extras import Json
 
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database, as_columns
-from trigger_platform.lifecycle import Window
-from trigger_platform.records import AggregateRow, EventLog, LogSource
+from trigger_platform.lifecycle import Selection
+from trigger_platform.records import AggregateRow, EventLog
 
 _LOG_COLUMNS = sql.SQL(
     "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
 )
 
 
-def _where(
-    tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
-) -> tuple[sql.Composable, list[Any]]:
+def _where(tenant_id: UUID, selection: Selection) -> tuple[sql.Composable, list[Any]]:
     """The tenant, time-window and filter conditions, each a fixed fragment with its parameter."""
+    window = selection.window
     clauses = [sql.SQL("tenant_id = %s"), sql.SQL("fired_at > %s")]
     params: list[Any] = [tenant_id, window.after]
     for fragment, value in (
         ("fired_at <= %s", window.not_after),
         ("fired_at >= %s", window.since),
         ("fired_at < %s", window.until),
-        ("trigger_id = %s", trigger_id),
-        ("source = %s", source),
+        ("trigger_id = %s", selection.trigger_id),
+        ("source = %s", selection.source),
     ):
         if value is not None:
             clauses.append(sql.SQL(fragment))
@@ -157,15 +156,9 @@ class PostgresLogStore:
         return _log(row) if row else None
 
     def list_page(
-        self,
-        tenant_id: UUID,
-        window: Window,
-        trigger_id: UUID | None,
-        source: LogSource | None,
-        before: tuple[datetime, UUID] | None,
-        limit: int,
+        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
     ) -> list[EventLog]:
-        where, params = _where(tenant_id, window, trigger_id, source)
+        where, params = _where(tenant_id, selection)
         if before is not None:
             # The redundant bound on fired_at alone lets the planner prune the partitions above
             # the cursor, so a deep page costs what the first one does.
@@ -178,19 +171,15 @@ class PostgresLogStore:
             cur.execute(query, [*params, limit])
             return [_log(row) for row in cur.fetchall()]
 
-    def oldest_fired_at(
-        self, tenant_id: UUID, window: Window, trigger_id: UUID | None, source: LogSource | None
-    ) -> datetime | None:
-        where, params = _where(tenant_id, window, trigger_id, source)
+    def oldest_fired_at(self, tenant_id: UUID, selection: Selection) -> datetime | None:
+        where, params = _where(tenant_id, selection)
         with self._db.cursor() as cur:
             cur.execute(sql.SQL("SELECT min(fired_at) FROM event_logs WHERE {}").format(where), params)
             row = cur.fetchone()
         return row[0] if row else None
 
-    def aggregate(
-        self, tenant_id: UUID, window: Window, active_after: datetime, trigger_id: UUID | None
-    ) -> list[AggregateRow]:
-        where, params = _where(tenant_id, window, trigger_id, None)
+    def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
+        where, params = _where(tenant_id, selection)
         query = sql.SQL(
             """
             SELECT trigger_id, trigger_type, source,

@@ -99,23 +99,14 @@ class PostgresRetentionStore:
         return int(rows)
 
     def purge_idempotency_keys(self, created_before: datetime, limit: int) -> int:
-        with self._db.cursor() as cur:
-            cur.execute(
-                """
-                DELETE FROM idempotency_keys WHERE ctid IN (
-                    SELECT ctid FROM idempotency_keys WHERE created_at < %s LIMIT %s)
-                """,
-                (created_before, limit),
-            )
-            return int(cur.rowcount)
+        return self._purge("idempotency_keys", "created_at", created_before, limit)
 
     def purge_scheduled_fires(self, fired_before: datetime, limit: int) -> int:
+        return self._purge("scheduled_fires", "fired_at", fired_before, limit)
+
+    def _purge(self, table: str, column: str, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` rows of ``table`` whose ``column`` is before ``before``."""
+        query = sql.SQL("DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} < %s LIMIT %s)")
         with self._db.cursor() as cur:
-            cur.execute(
-                """
-                DELETE FROM scheduled_fires WHERE ctid IN (
-                    SELECT ctid FROM scheduled_fires WHERE fired_at < %s LIMIT %s)
-                """,
-                (fired_before, limit),
-            )
+            cur.execute(query.format(table=sql.Identifier(table), column=sql.Identifier(column)), (before, limit))
             return int(cur.rowcount)

@@ -1,6 +1,7 @@
 """How routes document their responses in openapi.yaml: success bodies with their headers, and the
 problem+json errors each route can answer with."""
 
+import inspect
 from typing import Any
 
 from trigger_platform.edge.problems import PROBLEM_JSON, Problem
@@ -25,6 +26,14 @@ _PROBLEM_HEADERS = {
 
 #: Errors any route with a JSON body can give, on top of its own.
 BODY_PROBLEMS = (400, 401, 413, 415, 422, 503)
+
+
+def operation(operation_id: str, tag: str, summary: str, description: str | None) -> dict[str, Any]:
+    """A route's OpenAPI metadata: its operationId (the name generated clients give it), its tag
+    (Triggers, Firing, Logs or Docs), and what it does — the handler module's docstring, so the
+    text is written once."""
+    text = inspect.cleandoc(description or "")
+    return {"operation_id": operation_id, "tags": [tag], "summary": summary, "description": text}
 
 
 def _headers(described: dict[str, str]) -> dict[str, Any]:
