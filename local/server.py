@@ -33,10 +33,9 @@ GATEWAY_MAX_BODY = 10 * 1024 * 1024
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 #: What differs from AWS when the handlers run here: schedules live in PostgreSQL, not EventBridge,
-#: and there is no X-Ray daemon or CloudWatch to send traces and metrics to.
+#: and there is no CloudWatch to send metrics to.
 LOCAL_ENVIRONMENT = {
     "SCHEDULER_BACKEND": "local",
-    "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 

@@ -2,6 +2,7 @@
 the body parser's and the domain's — mapped to problem+json here, once."""
 
 from collections.abc import Mapping
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
+)
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import (
+    APIGatewayEventRequestContext,
+    APIGatewayProxyEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -54,13 +59,38 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     return FieldError(path, str(error.get("msg", "is not valid")).removeprefix("Value error, "))
 
 
+class RestEvent(APIGatewayProxyEvent):
+    """The REST proxy event with its headers normalised once per request: Powertools reads them
+    several times (validation, CORS, compression, cookies) and would rebuild them each time."""
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        return super().headers
+
+    @cached_property
+    def multi_value_headers(self) -> dict[str, list[str]]:
+        return super().multi_value_headers
+
+    @cached_property
+    def resolved_headers_field(self) -> dict[str, Any]:
+        return super().resolved_headers_field
+
+    @cached_property
+    def request_context(self) -> APIGatewayEventRequestContext:
+        return super().request_context
+
+
 class ProblemResolver(APIGatewayRestResolver):
-    """Refuses bodies that are not JSON before Powertools tries to read them as forms."""
+    """Reads events as ``RestEvent``s, and refuses bodies that are not JSON before Powertools tries
+    to read them as forms."""
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> RestEvent:
+        return RestEvent(event, self._json_body_deserializer)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-        if event.get("body") and content_type not in ("application/json", "") and not content_type.endswith("+json"):
+        content_type = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
+        media_type = content_type.split(";")[0].strip().lower()
+        if event.get("body") and media_type not in ("application/json", "") and not media_type.endswith("+json"):
             return problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
         return super().resolve(event, context)
 
