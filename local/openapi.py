@@ -1,5 +1,6 @@
 """``python -m local.openapi``: write openapi.yaml (and the docs function's copy), merged from the
-resolvers of the functions template.yaml routes to — the handlers' own models are the contract."""
+resolvers of the functions template.yaml routes to — the handlers' own models are the contract —
+and published as OpenAPI 3.0.3 (local/openapi30.py), which more of its readers understand."""
 
 import json
 import sys
@@ -10,6 +11,7 @@ import yaml
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
+from local.openapi30 import to_openapi_30
 from local.template import load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,8 @@ def _as_answered(spec: dict[str, Any]) -> None:
             schemas.pop(name, None)
 
 
-def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, Any]:
+def powertools_document(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, Any]:
+    """The OpenAPI 3.1 document Powertools writes from the handlers, as the API answers."""
     template = load_template(template_path)
     merge = OpenAPIMerge(
         title="Event Trigger Platform",
@@ -60,8 +63,20 @@ def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, 
     return spec
 
 
+def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, Any]:
+    """The published contract: Powertools' document in OpenAPI 3.0.3."""
+    return to_openapi_30(powertools_document(template_path))
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a repeated value out in full: `*id001` aliases trip Swagger Editor 5 and some generators."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render_yaml(spec: dict[str, Any]) -> str:
-    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(spec, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def render_json(spec: dict[str, Any]) -> str:
