@@ -14,17 +14,31 @@ $(INSTALLED): requirements-dev.txt layers/core/requirements.txt
 	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'trigger_platform_dev.pth').write_text('$(CURDIR)/layers/core\n$(CURDIR)\n')"
 	touch $@
 
+# The npm tools that check the contract, pinned by tools/contract/package-lock.json. No install
+# scripts: none of the checks needs one (they are telemetry and optional native parsers).
+CONTRACT := tools/contract
+CONTRACT_TOOLS := $(CONTRACT)/node_modules/.installed
+
+$(CONTRACT_TOOLS): $(CONTRACT)/package.json $(CONTRACT)/package-lock.json
+	npm ci --prefix $(CONTRACT) --ignore-scripts --no-audit --no-fund
+	touch $@
+
 dev: $(INSTALLED)  ## start the platform on http://127.0.0.1:$${PORT:-3000}
 	$(BIN)/python -m local
 
-test: $(INSTALLED) browser  ## the whole suite: unit, integration, end to end
+test: $(INSTALLED) browser $(CONTRACT_TOOLS)  ## the whole suite: unit, integration, end to end
 	$(BIN)/python -m pytest
 
-lint: $(INSTALLED)
+# openapi.yaml as its readers meet it: Swagger Editor 5's validator (0 errors or warnings),
+# Spectral and Redocly (0 errors; their warnings are printed). Swagger Editor 4 is an e2e test.
+lint: $(INSTALLED) $(CONTRACT_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	node $(CONTRACT)/validate-apidom.mjs openapi.yaml
+	$(CONTRACT)/node_modules/.bin/spectral lint --ruleset $(CONTRACT)/.spectral.yaml --fail-severity error openapi.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(CONTRACT)/node_modules/.bin/redocly lint openapi.yaml
 
 browser: $(INSTALLED)  ## Debian's chromium + playwright for tests/e2e/test_docs_browser.py (never fails)
 	VENV=$(VENV) bash scripts/install-browser.sh
@@ -62,7 +76,7 @@ bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~12 min)
 	done
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(CONTRACT)/node_modules
 
 fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -q
