@@ -120,7 +120,7 @@ def test_the_readme_tour_through_the_generated_client(
 
     # Read, then replace with If-Match; a stale version is refused.
     read = call("get_trigger", client, scheduled_id)
-    assert read.status_code == 200 and isinstance(read.parsed, models.TriggerOut)
+    assert read.status_code == 200 and isinstance(read.parsed, models.TriggerView)
     etag = read.headers["ETag"]
     recurring = {"type": "scheduled", "schedule": {"interval": 2, "unit": "hours", "is_recurring": True}}
     replaced = call(

@@ -61,13 +61,20 @@ def documented(status: int, model: Any, description: str, headers: dict[str, str
 
 def manual_test_responses(*problem_statuses: int) -> dict[int, Any]:
     """The ``responses`` of a manual-test route: its outcome on success and on failure, and its problems."""
+    failed_example = {"id": None, "status": "failed", "reason": "The database is not reachable."}
     failed = {
         "description": "Could not fire: status failed, with a reason",
-        "content": {"application/json": {"model": ManualTestOutcome}},
+        "content": {
+            "application/json": {"model": ManualTestOutcome, "examples": {"failed": {"value": failed_example}}}
+        },
         "headers": _headers({"Retry-After": "Seconds to wait before retrying"}),
     }
+    succeeded = documented(201, ManualTestOutcome, "Fired once and logged as a test")
+    succeeded[201]["content"]["application/json"]["examples"] = {
+        "success": {"value": {"id": "01a2259a-6b93-73db-b2ff-98deb31e9f51", "status": "success"}}
+    }
     return {
-        **documented(201, ManualTestOutcome, "Fired once and logged as a test"),
+        **succeeded,
         **problems(*problem_statuses),
         503: failed,
     }
