@@ -14,6 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from hypothesis import settings
+
+# Tests never assert on wall time, Hypothesis' per-example deadline included: a loaded CI machine
+# would make it flaky.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 from local.server import LOCAL_ENVIRONMENT
 
