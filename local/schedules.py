@@ -19,7 +19,7 @@ from uuid import UUID
 
 from psycopg2.extras import Json
 
-from trigger_platform.adapters.postgres import Database
+from trigger_platform.adapters.postgres import Database, utf8_json
 from trigger_platform.definitions import ScheduledDefinition
 from trigger_platform.fire_input import ScheduledFire
 from trigger_platform.records import Trigger, definition_document, stored_definition
@@ -80,7 +80,7 @@ class LocalScheduler:
                     trigger.id,
                     trigger.tenant_id,
                     trigger.armed_version,
-                    Json(definition_document(trigger.definition)),
+                    Json(definition_document(trigger.definition), dumps=utf8_json),
                     trigger.armed_at,
                     trigger.definition.enabled,
                     trigger.next_fire_at,

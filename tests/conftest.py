@@ -16,12 +16,12 @@ import psycopg2
 import pytest
 from hypothesis import settings
 
+from local.server import LOCAL_ENVIRONMENT
+
 # Tests never assert on wall time, Hypothesis' per-example deadline included: a loaded CI machine
 # would make it flaky.
 settings.register_profile("project", deadline=None)
 settings.load_profile("project")
-
-from local.server import LOCAL_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 for _name, _value in LOCAL_ENVIRONMENT.items():  # as the local runtime runs the handlers

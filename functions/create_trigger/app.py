@@ -29,11 +29,13 @@ app = make_resolver()
     **operation("createTrigger", "Triggers", "Create a trigger", __doc__),
     responses={
         **documented(201, TriggerCreated, "Created", {"ETag": "The trigger's version", "Location": "Its URL"}),
-        **problems(*BODY_PROBLEMS),
+        **problems(*BODY_PROBLEMS, 409),
     },
 )
 def create_trigger(definition: TriggerDefinition) -> Response[str]:
-    trigger = triggers.create_trigger(tenant_id(app), definition.root, uow=wiring.unit_of_work(), clock=wiring.clock())
+    trigger = triggers.create_trigger(
+        tenant_id(app), definition.root, uow=wiring.unit_of_work(), clock=wiring.clock(), quotas=wiring.quotas()
+    )
     logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
     count("TriggersCreated", type=trigger.definition.type)
     base = base_url(app)

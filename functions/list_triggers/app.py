@@ -16,7 +16,7 @@ from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.headers import base_url, next_link
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
-from trigger_platform.edge.responses import json_response, to_json_array
+from trigger_platform.edge.responses import bounded_json_array, json_response
 from trigger_platform.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
 from trigger_platform.views import TriggerView
 
@@ -36,11 +36,13 @@ def list_triggers(
     cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="From the previous page's Link")] = None,
 ) -> Response[str]:
     page = triggers.list_triggers(tenant_id(app), limit, cursor, store=wiring.unit_of_work().triggers)
-    logger.info("triggers listed", count=len(page.triggers))
+    base = base_url(app)
+    body, shown = bounded_json_array([TriggerView.of(t, base) for t in page.triggers])
+    page = page.up_to(shown)
+    logger.info("triggers listed", count=shown)
     count("Reads", route="list_triggers")
     headers = {"Link": next_link(app, {"limit": str(limit), "cursor": page.next_cursor})} if page.next_cursor else None
-    base = base_url(app)
-    return json_response(200, to_json_array([TriggerView.of(t, base) for t in page.triggers]), headers)
+    return json_response(200, body, headers)
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)

@@ -31,7 +31,7 @@ app = make_resolver()
     **operation("replaceTrigger", "Triggers", "Replace a trigger's definition", __doc__),
     responses={
         **documented(200, TriggerView, "The new definition", {"ETag": "The trigger's new version"}),
-        **problems(*BODY_PROBLEMS, 404, 412),
+        **problems(*BODY_PROBLEMS, 404, 409, 412),
     },
 )
 def replace_trigger(
@@ -51,6 +51,7 @@ def replace_trigger(
         uow=wiring.unit_of_work(),
         clock=wiring.clock(),
         expected_version=expected_version(if_match),
+        quotas=wiring.quotas(),
     )
     logger.info("trigger replaced", trigger_id=trigger_id, version=trigger.version)
     count("TriggersReplaced", type=trigger.definition.type)

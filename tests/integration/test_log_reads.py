@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Tenant, api_event, load_event
 from tests.integration.conftest import Invoke, body, header
-from trigger_platform.adapters.cache import GENERATION_KEY, MemoryCache, RedisCache
+from trigger_platform.adapters.cache import GENERATION_KEY, MemoryCache, RedisCache, SignedCache
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
@@ -210,17 +210,18 @@ def test_reads_are_isolated_by_tenant(invoke: Invoke, make_tenant: Any) -> None:
 
 
 @pytest.fixture
-def redis_cache(monkeypatch: pytest.MonkeyPatch) -> RedisCache:
+def redis_cache(monkeypatch: pytest.MonkeyPatch) -> SignedCache:
+    """Redis as production wires it: entries signed with the cache secret."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    cache = RedisCache(REDIS_URL)
+    cache = SignedCache(RedisCache(REDIS_URL), b"k" * 32)
     monkeypatch.setattr(wiring, "cache", lambda: cache)
     return cache
 
 
 def test_first_pages_and_aggregates_are_cached_and_invalidated_by_a_new_log(
-    invoke: Invoke, tenant: Tenant, redis_cache: RedisCache
+    invoke: Invoke, tenant: Tenant, redis_cache: SignedCache
 ) -> None:
     write_test_log(invoke, tenant)
     for read in (lambda: list_logs(invoke, tenant), lambda: aggregate(invoke, tenant)):
@@ -233,7 +234,7 @@ def test_first_pages_and_aggregates_are_cached_and_invalidated_by_a_new_log(
     assert header(aggregate(invoke, tenant), "X-Cache") == "miss"
 
 
-def test_deep_pages_bypass_the_cache(invoke: Invoke, tenant: Tenant, redis_cache: RedisCache) -> None:
+def test_deep_pages_bypass_the_cache(invoke: Invoke, tenant: Tenant, redis_cache: SignedCache) -> None:
     write_test_log(invoke, tenant)
     write_test_log(invoke, tenant)
     link = header(list_logs(invoke, tenant, limit="1"), "Link")
@@ -255,7 +256,7 @@ def test_unreachable_redis_gives_the_same_answers_with_bypass(
     assert write_test_log(invoke, tenant)  # writes do not fail either
 
 
-def test_garbage_in_redis_is_never_served(invoke: Invoke, tenant: Tenant, redis_cache: RedisCache) -> None:
+def test_garbage_in_redis_is_never_served(invoke: Invoke, tenant: Tenant, redis_cache: SignedCache) -> None:
     import redis
 
     write_test_log(invoke, tenant)
@@ -267,6 +268,37 @@ def test_garbage_in_redis_is_never_served(invoke: Invoke, tenant: Tenant, redis_
     client.set(GENERATION_KEY.format(tenant=tenant.id), b"garbage")
     response = list_logs(invoke, tenant)
     assert header(response, "X-Cache") == "bypass" and body(response) == expected
+
+
+def test_entries_forged_in_redis_are_misses_never_hits(
+    invoke: Invoke, tenant: Tenant, redis_cache: SignedCache
+) -> None:
+    import redis
+
+    write_test_log(invoke, tenant)
+    expected = body(list_logs(invoke, tenant))
+    assert header(list_logs(invoke, tenant), "X-Cache") == "hit"
+    client = redis.Redis.from_url(REDIS_URL)
+    forged_log = {**expected[0], "payload": {"key": "forged"}}
+    for key in client.scan_iter("etp:logs:*"):
+        stored = client.get(key).decode()  # type: ignore[union-attr]
+        mac, exact_until, next_cursor, _ = stored.split("\n", 3)
+        client.set(key, "\n".join([mac, exact_until, next_cursor, json.dumps([forged_log])]))
+    response = list_logs(invoke, tenant)
+    assert header(response, "X-Cache") == "miss" and body(response) == expected
+
+
+def test_pages_stop_at_1_mib_and_link_to_the_rest(invoke: Invoke, tenant: Tenant) -> None:
+    big = {f"k{i:02}": "é" * 500 for i in range(15)}  # 15 KB of UTF-8 each, under the 16 KiB cap
+    written = [write_test_log(invoke, tenant, big) for _ in range(80)]
+    first = list_logs(invoke, tenant, limit="500")
+    assert len(first["body"].encode()) <= 1024 * 1024
+    assert "\\u00e9" not in first["body"]  # UTF-8, not 6-byte escapes
+    link = header(first, "Link")
+    assert link is not None
+    cursor = link.split("cursor=")[1].split(">")[0]
+    rest = list_logs(invoke, tenant, limit="500", cursor=cursor)
+    assert sorted(ids(first) + ids(rest)) == sorted(written)
 
 
 def test_after_a_redis_error_the_cache_backs_off_instead_of_timing_out_again() -> None:

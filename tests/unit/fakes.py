@@ -14,7 +14,8 @@ from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, Trigger
+from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, TenantUsage, Trigger
+from trigger_platform.schedules import is_recurring
 
 
 class FakeTriggerStore:
@@ -24,6 +25,11 @@ class FakeTriggerStore:
     def insert(self, trigger: Trigger) -> None:
         assert trigger.id not in self.rows
         self.rows[trigger.id] = trigger
+
+    def usage(self, tenant_id: UUID) -> TenantUsage:
+        mine = [t for t in self.rows.values() if t.tenant_id == tenant_id]
+        recurring = [t for t in mine if t.is_scheduled and t.definition.enabled and t.status == "active"]
+        return TenantUsage(len(mine), sum(is_recurring(t.definition.schedule) for t in recurring))  # type: ignore[union-attr]
 
     def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
         found = self.rows.get(trigger_id)

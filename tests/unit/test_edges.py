@@ -1,5 +1,6 @@
-"""Pure helpers at the edges: ids, cursors, tokens, request parsing, template reading."""
+"""Pure helpers at the edges: ids, cursors, tokens, request parsing, template reading, the memory cache."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from local.template import load_template
 from tests.conftest import ROOT
+from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.auth import authenticate, bearer_token, issue_token, token_hash
 from trigger_platform.edge.headers import expected_version
 from trigger_platform.edge.json_body import BodyTooLarge, MalformedJson, strict_json_loads
@@ -101,3 +103,20 @@ def test_template_routes_all_need_the_authorizer() -> None:
     assert {("POST", "/triggers"), ("GET", "/triggers"), ("GET", "/triggers/{trigger_id}")} <= routes
     assert all(r.authorized for r in template.routes if not r.path.startswith(("/docs", "/openapi")))
     assert all(r.function.code_uri.joinpath("app.py").exists() for r in template.routes)
+
+
+def test_the_memory_cache_keeps_within_its_byte_budget_least_recently_used_out() -> None:
+    cache = MemoryCache(max_bytes=1024 * 1024)
+    for n in range(20):
+        cache.set(f"k{n}", "x" * 100_000, ttl_s=60)
+        cache.get("k0")  # kept warm, so it is not the one to go
+    assert cache.size_bytes <= 1024 * 1024
+    assert cache.get("k0") is not None and cache.get("k1") is None and cache.get("k19") is not None
+
+
+def test_the_memory_cache_drops_what_has_expired() -> None:
+    cache = MemoryCache()
+    cache.set("old", "x" * 10_000, ttl_s=0.01)
+    time.sleep(1.1)  # the sweep runs at most once a second
+    cache.set("new", "y", ttl_s=60)
+    assert cache.size_bytes == len("new") + 1

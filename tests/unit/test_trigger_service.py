@@ -12,7 +12,7 @@ from tests.builders import definition
 from tests.unit.fakes import FakeUnitOfWork
 from trigger_platform import triggers
 from trigger_platform.clock import ManualClock
-from trigger_platform.errors import InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable
+from trigger_platform.errors import InvalidInput, NotFound, PreconditionFailed, QuotaExceeded, ServiceUnavailable
 from trigger_platform.reconcile import reconcile
 from trigger_platform.records import Trigger
 from trigger_platform.views import TriggerView
@@ -213,3 +213,30 @@ def test_reconcile_recreates_missing_schedules_and_removes_orphans(uow: FakeUnit
     assert (looked.missing, looked.orphaned, looked.repaired) == ([lost.id], [orphan.id], False)
     reconcile(store=uow.triggers, scheduler=uow.scheduler)
     assert uow.scheduler.trigger_ids() == {kept.id, lost.id}
+
+
+# Quotas ----------------------------------------------------------------------------------------
+
+
+def test_a_tenant_at_its_trigger_quota_is_refused_naming_it(uow: FakeUnitOfWork, clock: ManualClock) -> None:
+    quotas = triggers.Quotas(triggers=2, enabled_recurring=10)
+    for _ in range(2):
+        triggers.create_trigger(TENANT, definition(API), uow=uow, clock=clock, quotas=quotas)
+    with pytest.raises(QuotaExceeded) as raised:
+        triggers.create_trigger(TENANT, definition(API), uow=uow, clock=clock, quotas=quotas)
+    assert (raised.value.quota, raised.value.limit, raised.value.current) == ("triggers", 2, 2)
+    triggers.create_trigger(uuid4(), definition(API), uow=uow, clock=clock, quotas=quotas)  # others are unaffected
+
+
+def test_enabled_recurring_triggers_have_a_quota_of_their_own(uow: FakeUnitOfWork, clock: ManualClock) -> None:
+    quotas = triggers.Quotas(triggers=10, enabled_recurring=1)
+    paused = triggers.create_trigger(
+        TENANT, definition({**HOURLY, "enabled": False}), uow=uow, clock=clock, quotas=quotas
+    )
+    triggers.create_trigger(TENANT, definition(HOURLY), uow=uow, clock=clock, quotas=quotas)
+    triggers.create_trigger(TENANT, definition(IN_30_MINUTES), uow=uow, clock=clock, quotas=quotas)  # one-time: fine
+    with pytest.raises(QuotaExceeded) as raised:
+        triggers.create_trigger(TENANT, definition(HOURLY), uow=uow, clock=clock, quotas=quotas)
+    assert raised.value.quota == "enabled_recurring_triggers"
+    with pytest.raises(QuotaExceeded):  # resuming a paused one counts too
+        triggers.replace_trigger(TENANT, str(paused.id), definition(HOURLY), uow=uow, clock=clock, quotas=quotas)

@@ -32,6 +32,16 @@ class Conflict(DomainError):
 
 
 @dataclass
+class QuotaExceeded(Conflict):
+    """A tenant is at one of its quotas; ``quota`` names it, with its limit and the current count."""
+
+    quota: str = ""
+    limit: int = 0
+    current: int = 0
+    code: str = "quota-exceeded"
+
+
+@dataclass
 class PreconditionFailed(DomainError):
     code: str = "precondition-failed"
 
@@ -48,6 +58,15 @@ class ServiceUnavailable(DomainError):
 
     retry_after_s: int = 5
     code: str = "service-unavailable"
+    title: str | None = None  # the status phrase unless the kind of outage has a plainer name
+
+
+@dataclass
+class QueryTimeout(ServiceUnavailable):
+    """A query ran past the statement timeout: the database is up, the question was too costly."""
+
+    code: str = "query-timeout"
+    title: str | None = "Query Took Too Long"
 
 
 @dataclass

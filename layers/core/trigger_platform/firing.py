@@ -65,11 +65,13 @@ def _request_hash(trigger_id: UUID, body: Any) -> bytes:
 
 
 def _checked_key(idempotency_key: str) -> str:
+    problem = None
     if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidInput(
-            "The Idempotency-Key is not valid.",
-            errors=[FieldError("Idempotency-Key", f"must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters")],
-        )
+        problem = f"must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+    elif not idempotency_key.isprintable():
+        problem = "must be printable characters (no NUL or other control characters)"
+    if problem:
+        raise InvalidInput("The Idempotency-Key is not valid.", errors=[FieldError("Idempotency-Key", problem)])
     return idempotency_key
 
 

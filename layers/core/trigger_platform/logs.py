@@ -120,6 +120,12 @@ class LogPage:
     next_cursor: str | None
     exact_until: datetime
 
+    def up_to(self, count: int) -> "LogPage":
+        """The page cut to its first ``count`` logs (the next page starts after the last)."""
+        if count >= len(self.logs):
+            return self
+        return LogPage(self.logs[:count], encode_log_cursor(self.logs[count - 1].log), self.exact_until)
+
 
 def list_logs(
     tenant_id: UUID, query: LogFilter, limit: int, cursor: str | None = None, *, store: LogStore, clock: Clock

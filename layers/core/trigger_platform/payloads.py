@@ -45,6 +45,11 @@ def check_scalar(value: Any) -> Scalar:
     raise ValueError("values must be a string, number, boolean or null")
 
 
+def payload_bytes(payload: dict[str, Scalar]) -> int:
+    """The size of a payload as the platform stores and answers it: UTF-8 JSON, no \\u escapes."""
+    return len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+
+
 def check_flat_payload(payload: dict[str, Scalar]) -> dict[str, Scalar]:
     """The limits on the payload as a whole (each value is checked by ``check_scalar``)."""
     if len(payload) > MAX_KEYS:
@@ -54,7 +59,7 @@ def check_flat_payload(payload: dict[str, Scalar]) -> dict[str, Scalar]:
             raise ValueError(f"keys must be 1-{MAX_KEY_LENGTH} characters long")
         if "\x00" in key:
             raise ValueError("keys must not contain NUL characters")
-    if len(json.dumps(payload, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
+    if payload_bytes(payload) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"the payload must be at most {MAX_PAYLOAD_BYTES} bytes as JSON")
     return payload
 
@@ -175,4 +180,6 @@ def overlay(
     for key, spec in schema.items():
         if not spec.endswith("?") and key not in merged:
             errors.append(FieldError(key, "is required"))
+    if not errors and payload_bytes(merged) > MAX_PAYLOAD_BYTES:
+        errors.append(FieldError("body", f"the fired payload must be at most {MAX_PAYLOAD_BYTES} bytes as JSON"))
     return merged, errors

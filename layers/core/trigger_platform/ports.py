@@ -8,7 +8,7 @@ from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, Trigger
+from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, TenantUsage, Trigger
 
 __all__ = [
     "Cache",
@@ -24,6 +24,11 @@ __all__ = [
 
 class TriggerStore(Protocol):
     def insert(self, trigger: Trigger) -> None: ...
+
+    def usage(self, tenant_id: UUID) -> TenantUsage:
+        """What the tenant has against its quotas. Inside a unit of work it also holds the tenant's
+        quota lock until the unit ends, so two creations cannot both take the last place."""
+        ...
 
     def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None: ...
 

@@ -134,3 +134,11 @@ class ScheduleProgress:
     armed_version: int
     status: TriggerStatus
     next_fire_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUsage:
+    """What counts against a tenant's quotas."""
+
+    triggers: int
+    enabled_recurring: int

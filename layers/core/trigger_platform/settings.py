@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,8 +22,20 @@ class Settings(BaseSettings):
     database_statement_timeout_ms: int = Field(default=5000, ge=100)
     stage: str = "local"
 
-    # Redis for cached log reads; without it an in-process cache serves.
+    # Per-tenant quotas: no tenant can crowd the others out of the scheduler or the database.
+    tenant_max_triggers: int = Field(default=10_000, ge=1)
+    tenant_max_recurring_triggers: int = Field(default=1_000, ge=0, description="enabled recurring triggers")
+
+    # Redis for cached log reads (redis:// or rediss://, a password in the URL); without it an
+    # in-process cache serves, within cache_max_bytes.
     redis_url: str | None = None
+    redis_auth_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret holding the Redis AUTH token (AWS, ElastiCache)"
+    )
+    cache_secret: SecretStr | None = Field(
+        default=None, description="Key of the cache entries' HMAC; else derived from the Redis password"
+    )
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     redis_timeout_s: float = Field(default=0.25, gt=0, le=0.25)
     redis_backoff_s: float = Field(default=5.0, ge=0)
 

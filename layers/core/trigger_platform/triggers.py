@@ -16,19 +16,61 @@ from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.definitions import AnyDefinition, AnySchedule, ScheduledDefinition
-from trigger_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
+from trigger_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed, QuotaExceeded
 from trigger_platform.ids import new_id, parse_id
 from trigger_platform.pagination import decode_cursor, encode_cursor
 from trigger_platform.payloads import predefined_payload_errors
 from trigger_platform.ports import TriggerStore, UnitOfWork
-from trigger_platform.records import Trigger
+from trigger_platform.records import TenantUsage, Trigger
 from trigger_platform.schedules import first_fire_at, is_recurring, next_fire_after, schedule_errors
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """How much one tenant may have, so that no tenant can crowd the others out of the scheduler."""
+
+    triggers: int = 10_000
+    enabled_recurring: int = 1_000
+
+
+def _is_enabled_recurring(trigger: Trigger) -> bool:
+    definition = trigger.definition
+    return (
+        isinstance(definition, ScheduledDefinition)
+        and definition.enabled
+        and trigger.status == "active"
+        and is_recurring(definition.schedule)
+    )
+
+
+def _check_quotas(usage: TenantUsage, quotas: Quotas, *, new_trigger: bool, new_recurring: bool) -> None:
+    if new_trigger and usage.triggers >= quotas.triggers:
+        raise QuotaExceeded(
+            f"The tenant has {usage.triggers} triggers, its quota; delete one first.",
+            quota="triggers",
+            limit=quotas.triggers,
+            current=usage.triggers,
+        )
+    if new_recurring and usage.enabled_recurring >= quotas.enabled_recurring:
+        raise QuotaExceeded(
+            f"The tenant has {usage.enabled_recurring} enabled recurring triggers, its quota; "
+            "pause or delete one first.",
+            quota="enabled_recurring_triggers",
+            limit=quotas.enabled_recurring,
+            current=usage.enabled_recurring,
+        )
 
 
 @dataclass(frozen=True)
 class TriggerPage:
     triggers: list[Trigger]
     next_cursor: str | None
+
+    def up_to(self, count: int) -> "TriggerPage":
+        """The page cut to its first ``count`` triggers (the next page starts after the last)."""
+        if count >= len(self.triggers):
+            return self
+        return TriggerPage(self.triggers[:count], encode_cursor(self.triggers[count - 1].id))
 
 
 def _checked(definition: AnyDefinition, now: datetime, schedule_is_new: bool) -> AnyDefinition:
@@ -58,7 +100,9 @@ def _whole_seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def create_trigger(tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWork, clock: Clock) -> Trigger:
+def create_trigger(
+    tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWork, clock: Clock, quotas: Quotas = Quotas()
+) -> Trigger:
     moment = clock.now()
     now = _whole_seconds(moment)
     schedule = _schedule_of(checked_definition(definition, now))
@@ -75,6 +119,8 @@ def create_trigger(tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWor
         updated_at=now,
     )
     with uow:
+        usage = uow.triggers.usage(tenant_id)
+        _check_quotas(usage, quotas, new_trigger=True, new_recurring=_is_enabled_recurring(trigger))
         uow.triggers.insert(trigger)
         if trigger.is_scheduled:
             uow.scheduler.create(trigger)
@@ -152,6 +198,7 @@ def replace_trigger(
     uow: UnitOfWork,
     clock: Clock,
     expected_version: int | None = None,
+    quotas: Quotas = Quotas(),
 ) -> Trigger:
     """Replace a trigger's definition (``expected_version`` from ``If-Match``, when given)."""
     current = get_trigger(tenant_id, trigger_id, store=uow.triggers)
@@ -159,6 +206,8 @@ def replace_trigger(
         raise PreconditionFailed(f"The trigger is at version {current.version}, not {expected_version}.")
     change = edit(current, definition, _whole_seconds(clock.now()))
     with uow:
+        if _is_enabled_recurring(change.trigger) and not _is_enabled_recurring(current):
+            _check_quotas(uow.triggers.usage(tenant_id), quotas, new_trigger=False, new_recurring=True)
         stored = uow.triggers.replace(change.trigger, current.version)
         if stored is None:
             # Deleted or edited by someone else between our read and our write.

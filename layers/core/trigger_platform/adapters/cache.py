@@ -5,40 +5,72 @@ timeouts are short) becomes CacheUnavailable, and after one the adapter stops as
 short back-off, so requests do not each pay a timeout while Redis is down.
 """
 
+import hashlib
+import hmac
 import threading
 import time
 from collections import OrderedDict
 from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable
+from trigger_platform.ports import Cache
 
 GENERATION_KEY = "etp:gen:{tenant}"
 
 
 class MemoryCache:
-    """Process-local TTL cache (bounded LRU); generations are process-local too."""
+    """Process-local TTL cache within a byte budget (least recently used first out); expired
+    entries are dropped as they are met and by a sweep at most once a second. Generations are
+    process-local too."""
 
-    def __init__(self, max_entries: int = 1024) -> None:
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._generations: dict[UUID, int] = {}
-        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._swept_at = 0.0
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(key: str, value: str) -> int:
+        return len(key) + len(value)
+
+    def _drop(self, key: str) -> None:
+        _, value = self._entries.pop(key)
+        self._bytes -= self._size(key, value)
+
+    def _sweep(self, now: float) -> None:
+        if now - self._swept_at < 1.0:
+            return
+        self._swept_at = now
+        for key in [key for key, (expires, _) in self._entries.items() if expires <= now]:
+            self._drop(key)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: str) -> str | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] <= time.monotonic():
-                self._entries.pop(key, None)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                self._drop(key)
                 return None
             self._entries.move_to_end(key)
             return entry[1]
 
     def set(self, key: str, value: str, ttl_s: float) -> None:
         with self._lock:
-            self._entries[key] = (time.monotonic() + ttl_s, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            now = time.monotonic()
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (now + ttl_s, value)
+            self._bytes += self._size(key, value)
+            self._sweep(now)
+            while self._bytes > self._max_bytes and self._entries:
+                self._drop(next(iter(self._entries)))
 
     def generation(self, tenant_id: UUID) -> int:
         with self._lock:
@@ -98,3 +130,32 @@ class RedisCache:
 
     def bump_generation(self, tenant_id: UUID) -> None:
         self._call("incr", GENERATION_KEY.format(tenant=tenant_id))
+
+
+class SignedCache:
+    """A Cache whose entries carry an HMAC of their key and value, so that whoever can write to the
+    cache server cannot make a tenant read what it never stored there: an entry that fails the
+    check is a miss. Generations stay plain numbers (a forged one only causes misses)."""
+
+    def __init__(self, inner: Cache, key: bytes) -> None:
+        self._inner = inner
+        self._key = key
+
+    def _mac(self, key: str, value: str) -> str:
+        return hmac.new(self._key, f"{key}\n{value}".encode(), hashlib.sha256).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        stored = self._inner.get(key)
+        if stored is None:
+            return None
+        mac, _, value = stored.partition("\n")
+        return value if hmac.compare_digest(mac, self._mac(key, value)) else None
+
+    def set(self, key: str, value: str, ttl_s: float) -> None:
+        self._inner.set(key, f"{self._mac(key, value)}\n{value}", ttl_s)
+
+    def generation(self, tenant_id: UUID) -> int:
+        return self._inner.generation(tenant_id)
+
+    def bump_generation(self, tenant_id: UUID) -> None:
+        self._inner.bump_generation(tenant_id)

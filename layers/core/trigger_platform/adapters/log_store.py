@@ -1,7 +1,6 @@
 """LogStore over PostgreSQL: event logs in hourly partitions, the exactly-once record of scheduled
 fires, and Idempotency-Key claims."""
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -10,7 +9,7 @@ from psycopg2 import sql
 from psycopg2.extras import Json
 
 from trigger_platform.adapters.partitions import LogPartitions
-from trigger_platform.adapters.postgres import Database, as_columns
+from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
 from trigger_platform.lifecycle import Selection
 from trigger_platform.records import AggregateRow, EventLog
 
@@ -65,7 +64,7 @@ class PostgresLogStore:
                     log.is_test,
                     log.scheduled_for,
                     log.fired_at,
-                    Json(log.payload),
+                    Json(log.payload, dumps=utf8_json),
                     log.status,
                 ),
             )
@@ -77,7 +76,7 @@ class PostgresLogStore:
         self._partitions.ensure([log.fired_at for log in logs])
         columns = (
             *as_columns(logs, "id", "tenant_id", "trigger_id", "trigger_type", "source", "scheduled_for", "fired_at"),
-            [json.dumps(log.payload) for log in logs],
+            [utf8_json(log.payload) for log in logs],
         )
         with self._db.cursor() as cur:
             cur.execute(

@@ -3,16 +3,18 @@
 Driver errors that mean "the database is not there" become ``ServiceUnavailable`` here, once.
 """
 
+import json
 import select
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from trigger_platform.errors import ServiceUnavailable
+from trigger_platform.errors import QueryTimeout, ServiceUnavailable
 
 psycopg2.extras.register_uuid()  # type: ignore[no-untyped-call]
 
@@ -76,15 +78,26 @@ class Database:
             self._conn = None
 
     @contextmanager
-    def cursor(self) -> Iterator[Cursor]:
-        """A cursor in autocommit mode: each statement is its own transaction (one round trip)."""
-        conn = self._connection()
+    def _driver_errors(self) -> Iterator[None]:
+        """Driver errors as domain errors: a query over the statement timeout is the question's
+        fault (the connection is fine); any other connection error means the database is gone."""
         try:
-            with conn.cursor() as cur:
-                yield cur
+            yield
+        except psycopg2.errors.QueryCanceled as exc:
+            raise QueryTimeout(
+                "The query ran longer than the statement timeout; narrow it (a trigger, a shorter time range) "
+                "or retry later."
+            ) from exc
         except _CONNECTION_ERRORS as exc:
             self.close()
             raise ServiceUnavailable("The database is not reachable.") from exc
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        """A cursor in autocommit mode: each statement is its own transaction (one round trip)."""
+        conn = self._connection()
+        with self._driver_errors(), conn.cursor() as cur:
+            yield cur
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -94,7 +107,7 @@ class Database:
         outermost = self._depth == 0
         self._depth += 1
         try:
-            with conn.cursor() as cur:
+            with self._driver_errors(), conn.cursor() as cur:
                 if outermost:
                     cur.execute("BEGIN")
                 try:
@@ -105,11 +118,14 @@ class Database:
                     raise
                 if outermost:
                     cur.execute("COMMIT")
-        except _CONNECTION_ERRORS as exc:
-            self.close()
-            raise ServiceUnavailable("The database is not reachable.") from exc
         finally:
             self._depth -= 1
+
+
+def utf8_json(value: object) -> str:
+    """JSON for a jsonb parameter as UTF-8 text: a non-ASCII character costs its own bytes, not a
+    6- or 12-byte escape."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def as_columns(rows: Sequence[Any], *attributes: str) -> tuple[list[Any], ...]:

@@ -6,8 +6,8 @@ from uuid import UUID
 from psycopg2 import sql
 from psycopg2.extras import Json
 
-from trigger_platform.adapters.postgres import Database, as_columns
-from trigger_platform.records import ScheduleProgress, Trigger, definition_document, stored_definition
+from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
+from trigger_platform.records import ScheduleProgress, TenantUsage, Trigger, definition_document, stored_definition
 
 _COLUMNS = sql.SQL(
     "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at"
@@ -21,7 +21,7 @@ def _trigger(row: tuple[Any, ...]) -> Trigger:
 
 
 def _definition_json(trigger: Trigger) -> Json:
-    return Json(definition_document(trigger.definition))
+    return Json(definition_document(trigger.definition), dumps=utf8_json)
 
 
 class PostgresTriggerStore:
@@ -51,6 +51,24 @@ class PostgresTriggerStore:
                     trigger.updated_at,
                 ),
             )
+
+    def usage(self, tenant_id: UUID) -> TenantUsage:
+        with self._db.cursor() as cur:
+            cur.execute("SELECT 1 FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,))
+            # A statement of its own, so that in READ COMMITTED it sees what the lock waited for.
+            cur.execute(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE enabled AND status = 'active' AND type = 'scheduled'
+                                          AND (definition->'schedule' ? 'cron'
+                                               OR coalesce((definition->'schedule'->>'is_recurring')::boolean, false)))
+                  FROM triggers
+                 WHERE tenant_id = %s
+                """,
+                (tenant_id,),
+            )
+            triggers, enabled_recurring = cur.fetchone() or (0, 0)
+        return TenantUsage(int(triggers), int(enabled_recurring))
 
     def _select(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[Trigger]:
         query = sql.SQL("SELECT {} FROM triggers WHERE {} {}").format(_COLUMNS, sql.SQL(where), sql.SQL(tail))

@@ -11,7 +11,7 @@ _PROBLEM_TEXT = {
     400: "The body is not valid JSON",
     401: "Missing or invalid bearer token",
     404: "No such resource for this tenant",
-    409: "The resource is not in a state that allows this",
+    409: "The resource is not in a state that allows this, or a quota is reached (quota, limit, current)",
     412: "If-Match names a version that is not the current one",
     413: "The body is over 64 KiB",
     415: "The body is not application/json",

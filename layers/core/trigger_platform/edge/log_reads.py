@@ -15,12 +15,14 @@ from uuid import UUID
 
 from trigger_platform import logs
 from trigger_platform.clock import Clock
-from trigger_platform.edge.responses import to_json, to_json_array
+from trigger_platform.edge.responses import bounded_json_array, to_json
 from trigger_platform.errors import CacheUnavailable
 from trigger_platform.ports import Cache, LogStore
 from trigger_platform.views import LogAggregateView, LogView
 
 CacheStatus = Literal["hit", "miss", "bypass"]
+#: Answers larger than this are served but not cached: a few big pages must not fill the cache.
+MAX_CACHED_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,10 @@ def _cached(
             return document, "hit"
     document = compute()
     ttl = min(logs.EXACT_FOR_AT_MOST, document.exact_until - clock.now()).total_seconds()
-    if ttl > 0:
+    encoded = document.encode()
+    if ttl > 0 and len(encoded.encode()) <= MAX_CACHED_BYTES:
         try:
-            cache.set(key, document.encode(), ttl)
+            cache.set(key, encoded, ttl)
         except CacheUnavailable:
             return document, "bypass"
     return document, "miss"
@@ -82,7 +85,9 @@ def log_page(
 
     def compute() -> Document:
         page = logs.list_logs(tenant_id, query, limit, cursor, store=store, clock=clock)
-        return Document(to_json_array([LogView.of(read) for read in page.logs]), page.next_cursor, page.exact_until)
+        body, shown = bounded_json_array([LogView.of(read) for read in page.logs])
+        page = page.up_to(shown)
+        return Document(body, page.next_cursor, page.exact_until)
 
     if cursor is not None:
         return compute(), "bypass"

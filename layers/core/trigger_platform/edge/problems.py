@@ -23,11 +23,13 @@ PROBLEM_CODES = (
     "not-found",
     "no-route",
     "conflict",
+    "quota-exceeded",
     "precondition-failed",
     "body-too-large",
     "unsupported-media-type",
     "invalid-input",
     "service-unavailable",
+    "query-timeout",
 )
 
 
@@ -47,19 +49,30 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[ProblemField] | None = Field(default=None, description="Present for validation failures")
+    quota: str | None = Field(default=None, description="For quota-exceeded: which quota")
+    limit: int | None = Field(default=None, description="For quota-exceeded: the quota's limit")
+    current: int | None = Field(default=None, description="For quota-exceeded: the tenant's current count")
 
 
-def problem_document(status: HTTPStatus, code: str, detail: str, errors: list[FieldError] | None = None) -> str:
-    """The problem+json body (the one builder every error response uses)."""
+def problem_document(
+    status: HTTPStatus,
+    code: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    title: str | None = None,
+    **extensions: Any,
+) -> str:
+    """The problem+json body (the one builder every error response uses); ``extensions`` are the
+    kind's own members (RFC 9457 §3.2), such as a quota's limit."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + code,
-        "title": status.phrase,
+        "title": title or status.phrase,
         "status": int(status),
         "detail": detail,
     }
     if errors is not None:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
-    return json.dumps(body, ensure_ascii=False)
+    return json.dumps({**body, **extensions}, ensure_ascii=False)
 
 
 def problem(
@@ -68,11 +81,12 @@ def problem(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    title: str | None = None,
+    **extensions: Any,
 ) -> Response[str]:
     """A problem answered through the resolver."""
-    return Response(
-        int(status), content_type=PROBLEM_JSON, body=problem_document(status, code, detail, errors), headers=headers
-    )
+    document = problem_document(status, code, detail, errors, title, **extensions)
+    return Response(int(status), content_type=PROBLEM_JSON, body=document, headers=headers)
 
 
 def problem_proxy_response(status: HTTPStatus, code: str, detail: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from trigger_platform.errors import (
     InvalidInput,
     NotFound,
     PreconditionFailed,
+    QuotaExceeded,
     ServiceUnavailable,
     Unauthenticated,
 )
@@ -127,11 +128,15 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(DomainError)
     def domain_error(exc: DomainError) -> Response[str]:
-        status = _STATUS_OF.get(type(exc), HTTPStatus.INTERNAL_SERVER_ERROR)
+        kind = next((k for k in type(exc).__mro__ if k in _STATUS_OF), None)
+        status = _STATUS_OF[kind] if kind else HTTPStatus.INTERNAL_SERVER_ERROR
         if isinstance(exc, InvalidInput):
             return problem(status, exc.code, exc.detail, exc.errors)
         if isinstance(exc, ServiceUnavailable):
-            return problem(status, exc.code, exc.detail, headers={"Retry-After": str(exc.retry_after_s)})
+            retry = {"Retry-After": str(exc.retry_after_s)}
+            return problem(status, exc.code, exc.detail, headers=retry, title=exc.title)
+        if isinstance(exc, QuotaExceeded):
+            return problem(status, exc.code, exc.detail, quota=exc.quota, limit=exc.limit, current=exc.current)
         return problem(status, exc.code, exc.detail)
 
     @app.not_found

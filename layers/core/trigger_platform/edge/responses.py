@@ -9,14 +9,27 @@ from trigger_platform.firing import ManualTest
 from trigger_platform.views import ManualTestOutcome
 
 JSON = "application/json"
+#: The most body a page carries: far under Lambda's 6 MB response limit whatever its payloads (500
+#: items of 16 KiB would be 8 MB); a page cut short says where the rest starts in its Link.
+MAX_PAGE_BYTES = 1024 * 1024
 
 
 def to_json(model: BaseModel) -> str:
     return model.__pydantic_serializer__.to_json(model).decode()
 
 
-def to_json_array(models: Sequence[BaseModel]) -> str:
-    return "[" + ",".join(to_json(model) for model in models) + "]"
+def bounded_json_array(models: Sequence[BaseModel], max_bytes: int = MAX_PAGE_BYTES) -> tuple[str, int]:
+    """The JSON array of the leading models that fit in ``max_bytes`` (always at least one), and how
+    many of them that is."""
+    parts: list[bytes] = []
+    size = 2
+    for model in models:
+        part = model.__pydantic_serializer__.to_json(model)
+        if parts and size + len(part) + 1 > max_bytes:
+            break
+        parts.append(part)
+        size += len(part) + 1
+    return (b"[" + b",".join(parts) + b"]").decode(), len(parts)
 
 
 def json_response(status: int, document: str, headers: dict[str, str] | None = None) -> Response[str]:

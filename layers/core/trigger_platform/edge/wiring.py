@@ -4,18 +4,23 @@ The composition root on AWS. The local runtime, which is a composition root of i
 its PostgreSQL scheduler with ``use_scheduler`` (the layer never ships it) and may move the clock.
 """
 
+import hashlib
+import secrets
 from collections.abc import Callable
 from functools import lru_cache
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from trigger_platform.adapters.cache import MemoryCache, RedisCache
+from trigger_platform.adapters.cache import MemoryCache, RedisCache, SignedCache
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.adapters.token_store import PostgresTokenStore
 from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 from trigger_platform.clock import Clock, SystemClock
+from trigger_platform.edge.observability import logger
 from trigger_platform.ports import Cache, Scheduler
 from trigger_platform.settings import get_settings
+from trigger_platform.triggers import Quotas
 
 _clock: Clock = SystemClock()
 _local_scheduler: Callable[[Database], Scheduler] | None = None
@@ -42,10 +47,7 @@ def database_url() -> str:
     if settings.database_url:
         return settings.database_url
     if settings.database_secret_arn:
-        # Imported here so that local runs and handlers with DATABASE_URL never pay for boto3.
-        from aws_lambda_powertools.utilities import parameters
-
-        return str(parameters.get_secret(settings.database_secret_arn, max_age=300))
+        return _secret(settings.database_secret_arn)
     raise RuntimeError("Set DATABASE_URL (or DATABASE_SECRET_ARN on AWS).")
 
 
@@ -53,6 +55,12 @@ def database_url() -> str:
 def database() -> Database:
     settings = get_settings()
     return Database(database_url, settings.database_connect_timeout_s, settings.database_statement_timeout_ms)
+
+
+@lru_cache(maxsize=1)
+def quotas() -> Quotas:
+    settings = get_settings()
+    return Quotas(triggers=settings.tenant_max_triggers, enabled_recurring=settings.tenant_max_recurring_triggers)
 
 
 @lru_cache(maxsize=1)
@@ -74,12 +82,45 @@ def retention_store() -> PostgresRetentionStore:
     return PostgresRetentionStore(database(), partitions())
 
 
+def _secret(arn: str) -> str:
+    # Imported here so that local runs and handlers with no secret to read never pay for boto3.
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(arn, max_age=300))
+
+
+def redis_url() -> str | None:
+    """REDIS_URL, with the AUTH token from Secrets Manager put in as its password on AWS."""
+    settings = get_settings()
+    if not settings.redis_url or not settings.redis_auth_secret_arn:
+        return settings.redis_url
+    parts = urlsplit(settings.redis_url)
+    token = quote(_secret(settings.redis_auth_secret_arn), safe="")
+    return urlunsplit(parts._replace(netloc=f":{token}@{parts.hostname}:{parts.port or 6379}"))
+
+
+def cache_signing_key(url: str) -> bytes:
+    """CACHE_SECRET; else one derived from the Redis password (every process that can read the
+    cache knows it); else one of this process's own, which only costs cross-process hits."""
+    settings = get_settings()
+    if settings.cache_secret is not None:
+        material = settings.cache_secret.get_secret_value().encode()
+    elif urlsplit(url).password:
+        material = unquote(urlsplit(url).password or "").encode()
+    else:
+        logger.warning("no CACHE_SECRET and no Redis password: cache entries are signed with a per-process key")
+        return secrets.token_bytes(32)
+    return hashlib.sha256(b"etp-cache-hmac-v1\n" + material).digest()
+
+
 @lru_cache(maxsize=1)
 def cache() -> Cache:
     settings = get_settings()
-    if settings.redis_url:
-        return RedisCache(settings.redis_url, settings.redis_timeout_s, settings.redis_backoff_s)
-    return MemoryCache()
+    url = redis_url()
+    if url:
+        redis = RedisCache(url, settings.redis_timeout_s, settings.redis_backoff_s)
+        return SignedCache(redis, cache_signing_key(url))
+    return MemoryCache(settings.cache_max_bytes)
 
 
 @lru_cache(maxsize=1)
