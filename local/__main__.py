@@ -17,9 +17,11 @@ from local.scheduler import CronLoop, SchedulerLoop
 from local.server import FunctionHost, LocalApi, make_server
 from local.template import LocalTemplate, load_template
 from trigger_platform.edge import wiring
+from trigger_platform.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 log = logging.getLogger("local")
 
@@ -36,9 +38,11 @@ def _database_url(data_dir: Path) -> tuple[str, Any]:
     return url, server
 
 
-def _token(data_dir: Path) -> str:
-    """API_TOKEN if given, else the dev token kept from an earlier start, else a new one."""
-    from trigger_platform.auth import create_tenant_with_token, issue_token
+def _token(data_dir: Path, host: str) -> str:
+    """API_TOKEN if given, else the dev token kept from an earlier start, else a new one; made the
+    default tenant's configured token (the one the previous start registered is revoked). A short
+    API_TOKEN is refused unless the runtime listens on loopback only."""
+    from trigger_platform.auth import MIN_TOKEN_LENGTH, issue_token, use_configured_token
 
     token = os.environ.get("API_TOKEN")
     if not token:
@@ -46,7 +50,8 @@ def _token(data_dir: Path) -> str:
         token = saved.read_text().strip() if saved.exists() else issue_token()
         saved.write_text(token + "\n")
         saved.chmod(0o600)
-    create_tenant_with_token(DEFAULT_TENANT, tokens=wiring.token_store(), token=token)
+    min_length = 8 if host in LOOPBACK else MIN_TOKEN_LENGTH
+    use_configured_token(DEFAULT_TENANT, token, tokens=wiring.token_store(), min_length=min_length)
     return token
 
 
@@ -67,7 +72,11 @@ def main() -> int:
 
     applied = migrate_with_local_scheduler(database_url)
     log.info("migrations: %s", ", ".join(applied) if applied else "database is up to date")
-    token = _token(data_dir)
+    try:
+        token = _token(data_dir, host)
+    except InvalidInput as refused:
+        print(f"refusing to start: {refused.errors[0].field} {refused.errors[0].message}", file=sys.stderr)
+        return 2
 
     template = load_template(PROJECT_ROOT / "template.yaml")
     functions = FunctionHost()

@@ -70,11 +70,11 @@ class Tenant:
 @pytest.fixture
 def make_tenant(database_url: str) -> Any:
     """Factory: a new tenant with its own token."""
-    from trigger_platform.auth import create_tenant_with_token
+    from trigger_platform.auth import create_tenant
     from trigger_platform.edge import wiring
 
     def make() -> Tenant:
-        tenant_id, token = create_tenant_with_token(f"tenant-{uuid.uuid4().hex[:8]}", tokens=wiring.token_store())
+        tenant_id, token = create_tenant(f"tenant-{uuid.uuid4().hex[:8]}", tokens=wiring.token_store())
         return Tenant(tenant_id, token)
 
     return make

@@ -23,7 +23,9 @@ from trigger_platform.errors import Unauthenticated
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     try:
-        tenant = authenticate(request.authorization_token, tokens=wiring.token_store())
+        tenant, usage_key = authenticate(
+            request.authorization_token, tokens=wiring.token_store(), configured=wiring.configured_token()
+        )
     except Unauthenticated:
         logger.info("token rejected")
         raise Exception("Unauthorized") from None  # the exact message API Gateway maps to 401
@@ -35,6 +37,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         api_id=arn.api_id,
         stage=arn.stage,
         context={"tenant_id": str(tenant)},
+        usage_identifier_key=usage_key,  # API Gateway's usage plan throttles each tenant by it
     )
     policy.allow_all_routes()
     logger.info("token accepted", tenant_id=str(tenant))

@@ -18,6 +18,10 @@ import pytest
 
 from tests.conftest import ROOT, Tenant
 
+#: The API_TOKEN of every runtime on the run's database: they are replicas of one deployment, and a
+#: runtime started with another token would revoke the one before (as a changed API_TOKEN does).
+SHARED_TOKEN = "etp_e2e-" + os.urandom(12).hex()
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -114,7 +118,7 @@ def stop_runtime(runtime: Runtime) -> None:
 @pytest.fixture(scope="session")
 def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """One local runtime on the run's database, with a known API_TOKEN for the default tenant."""
-    token = "etp_e2e-" + os.urandom(12).hex()
+    token = SHARED_TOKEN
     log_path = tmp_path_factory.mktemp("runtime") / "local.log"
     started = start_runtime(
         {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent)}, log_path

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg2
 
 from tests.conftest import Tenant
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 
 SOON = {"type": "scheduled", "schedule": {"interval": 1, "unit": "seconds", "is_recurring": False}}
 API = {"type": "api", "payload": {"key": "value"}}
@@ -62,7 +62,7 @@ def test_killing_the_runtime_at_random_moments_loses_and_duplicates_nothing(
 ) -> None:
     iterations = int(os.environ.get("CRASH_ITERATIONS", "8"))
     tenant: Tenant = make_tenant()
-    env = {"DATABASE_URL": database_url, "API_TOKEN": tenant.token, "LOCAL_DATA_DIR": str(tmp_path)}
+    env = {"DATABASE_URL": database_url, "API_TOKEN": SHARED_TOKEN, "LOCAL_DATA_DIR": str(tmp_path)}
     rng = random.Random(os.environ.get("CRASH_SEED", "7"))
     unanswered: dict[str, dict[str, str]] = {}
 

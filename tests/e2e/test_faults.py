@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 from tests.faults import TcpProxy
 
 API = {"type": "api", "payload": {"key": "value"}}
@@ -29,7 +29,7 @@ def proxied(database_url: str, tmp_path: Path) -> Iterator[tuple[Runtime, TcpPro
     env = {
         "DATABASE_URL": through(pg, database_url),
         "REDIS_URL": f"redis://127.0.0.1:{redis.port}{redis_parts.path or '/13'}",
-        "API_TOKEN": "etp_faults-" + os.urandom(8).hex(),
+        "API_TOKEN": SHARED_TOKEN,
         "LOCAL_DATA_DIR": str(tmp_path),
         "DATABASE_CONNECT_TIMEOUT_S": "1",
     }

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Tenant
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 
 SEED_API = {"type": "api", "payload": {"key": "value"}}
 SEED_SCHEDULED = {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}}
@@ -83,7 +83,7 @@ def test_a_revoked_token_is_refused_on_the_next_request(runtime: Runtime, databa
 
 
 def test_tokens_payload_values_and_database_urls_never_reach_the_logs(database_url: str, tmp_path: Path) -> None:
-    token = "etp_logcheck-" + os.urandom(12).hex()
+    token = SHARED_TOKEN
     marker = "payload-marker-" + os.urandom(6).hex()
     env = {
         "DATABASE_URL": database_url,
@@ -161,3 +161,19 @@ def test_sql_metacharacters_in_payload_values_are_just_data(runtime: Runtime, ht
     assert runtime.request("GET", f"/triggers/{created.json['id']}", token=http_tenant.token).json["payload"] == {
         "key": sneaky
     }
+
+
+def test_a_short_api_token_is_refused_unless_the_runtime_listens_on_loopback_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "API_TOKEN": "short-but-8+", "LOCAL_DATA_DIR": str(tmp_path)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "local"],
+        env={**env, "HOST": "0.0.0.0", "PORT": "0"},  # noqa: S104 - refused before it binds
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "API_TOKEN" in refused.stderr

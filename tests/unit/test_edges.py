@@ -1,5 +1,6 @@
 """Pure helpers at the edges: ids, cursors, tokens, request parsing, template reading, the memory cache."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -11,12 +12,13 @@ from hypothesis import strategies as st
 from local.template import load_template
 from tests.conftest import ROOT
 from trigger_platform.adapters.cache import MemoryCache
-from trigger_platform.auth import authenticate, bearer_token, issue_token, token_hash
+from trigger_platform.auth import AUTHORIZATION_PATTERN, authenticate, bearer_token, issue_token, token_hash
 from trigger_platform.edge.headers import expected_version
 from trigger_platform.edge.json_body import BodyTooLarge, MalformedJson, strict_json_loads
 from trigger_platform.errors import InvalidInput, Unauthenticated
 from trigger_platform.ids import new_id, parse_id
 from trigger_platform.pagination import decode_cursor, encode_cursor
+from trigger_platform.records import FoundToken
 
 
 def test_ids_are_uuid7_and_ordered_by_time() -> None:
@@ -50,19 +52,41 @@ def test_cursors_of_another_shape_are_invalid_input_naming_the_cursor(text: str)
 class FakeTokens:
     def __init__(self) -> None:
         self.tokens: dict[bytes, UUID] = {}
+        self.lookups = 0
 
-    def find_token(self, digest: bytes) -> tuple[bytes, UUID] | None:
+    def find_token(self, digest: bytes) -> FoundToken | None:
+        self.lookups += 1
         tenant = self.tokens.get(digest)
-        return (digest, tenant) if tenant else None
+        return FoundToken(digest, tenant, "usage-key") if tenant else None
 
 
 def test_authenticate_resolves_a_registered_token_only() -> None:
     store, tenant, token = FakeTokens(), uuid4(), issue_token()
     store.tokens[token_hash(token)] = tenant
-    assert authenticate(f"Bearer {token}", tokens=store) == tenant  # type: ignore[arg-type]
-    assert authenticate(f"bearer  {token} ", tokens=store) == tenant  # type: ignore[arg-type]
+    assert authenticate(f"Bearer {token}", tokens=store) == (tenant, "usage-key")  # type: ignore[arg-type]
+    assert authenticate(f"bearer  {token} ", tokens=store)[0] == tenant  # type: ignore[arg-type]
     with pytest.raises(Unauthenticated):
         authenticate(f"Bearer {issue_token()}", tokens=store)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("token", ["x" * 40, "etp_short", "etp_" + "a" * 42 + "!", "' OR 1=1 --" * 4, "é" * 43])
+def test_tokens_not_of_the_issued_shape_are_refused_without_a_lookup(token: str) -> None:
+    store = FakeTokens()
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {token}", tokens=store)  # type: ignore[arg-type]
+    assert store.lookups == 0
+
+
+def test_the_deployments_configured_token_is_looked_up_whatever_its_shape() -> None:
+    store, tenant, configured = FakeTokens(), uuid4(), "my-own-configured-token-of-32-chars"
+    store.tokens[token_hash(configured)] = tenant
+    assert authenticate(f"Bearer {configured}", tokens=store, configured=configured)[0] == tenant  # type: ignore[arg-type]
+
+
+def test_issued_tokens_fit_api_gateways_validation_expression_and_garbage_does_not() -> None:
+    pattern = re.compile(AUTHORIZATION_PATTERN)
+    assert all(pattern.match(f"Bearer {issue_token()}") for _ in range(200))
+    assert not any(pattern.match(h) for h in ("Bearer", "Basic abc", "Bearer " + "x" * 47, "Bearer etp_" + "a" * 44))
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Token abc", "Bearer " + "x" * 600])

@@ -9,6 +9,7 @@ import yaml
 
 from local.template import _CfnLoader, load_template
 from tests.conftest import ROOT
+from trigger_platform.auth import AUTHORIZATION_PATTERN
 
 TEMPLATE = ROOT / "template.yaml"
 PUBLIC_PATHS = {"/docs", "/openapi.json"}
@@ -117,3 +118,23 @@ def test_samconfig_lints_on_validate_and_confirms_prod_changesets() -> None:
     config = Path(ROOT / "samconfig.toml").read_text()
     assert config.count("lint = true") == 2
     assert "confirm_changeset = true" in config.split("[prod.deploy.parameters]")[1]
+
+
+def test_api_gateway_refuses_headers_that_cannot_hold_an_issued_token_before_the_authorizer() -> None:
+    api = resources()["TriggerApi"]["Properties"]
+    identity = api["Auth"]["Authorizers"]["TokenAuthorizer"]["Identity"]
+    assert identity["ValidationExpression"] == AUTHORIZATION_PATTERN
+
+
+def test_every_tenant_is_throttled_on_its_own_and_the_stage_caps_them_all() -> None:
+    api = resources()["TriggerApi"]["Properties"]
+    assert api["ApiKeySourceType"] == "AUTHORIZER"
+    assert api["Auth"]["ApiKeyRequired"] is True
+    assert api["Auth"]["UsagePlan"]["Throttle"] == {
+        "RateLimit": {"Ref": "TenantRateLimit"},
+        "BurstLimit": {"Ref": "TenantRateBurst"},
+    }
+    (setting,) = api["MethodSettings"]
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    fire = resources()["FireScheduledFunction"]["Properties"]
+    assert fire["ReservedConcurrentExecutions"] == {"Ref": "FireReservedConcurrency"}

@@ -8,9 +8,10 @@ from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, TenantUsage, Trigger
+from trigger_platform.records import AggregateRow, EventLog, FoundToken, ScheduleProgress, TenantUsage, Trigger
 
 __all__ = [
+    "ApiKeys",
     "Cache",
     "Clock",
     "LogStore",
@@ -127,11 +128,13 @@ class UnitOfWork(Protocol):
 
 
 class TokenStore(Protocol):
-    def find_token(self, token_hash: bytes) -> tuple[bytes, UUID] | None:
-        """The stored hash and tenant of an unrevoked token with this SHA-256, if any."""
+    def find_token(self, token_hash: bytes) -> FoundToken | None:
+        """The stored hash, tenant and usage key of an unrevoked token with this SHA-256, if any."""
         ...
 
-    def create_tenant(self, name: str) -> UUID: ...
+    def create_tenant(self, name: str, api_key: str | None) -> UUID | None:
+        """A new tenant's id; None when the name is taken."""
+        ...
 
     def tenant_named(self, name: str) -> UUID | None: ...
 
@@ -140,6 +143,18 @@ class TokenStore(Protocol):
         ...
 
     def revoke(self, token_hash: bytes) -> bool: ...
+
+    def revoke_labelled(self, tenant_id: UUID, label: str, keep: bytes) -> int:
+        """Revoke the tenant's tokens with ``label`` but the one whose hash is ``keep``."""
+        ...
+
+
+class ApiKeys(Protocol):
+    """Per-tenant keys of API Gateway's usage plan, which throttles each tenant on AWS."""
+
+    def issue(self, tenant_name: str) -> str:
+        """A new key in the usage plan; its value, which the authorizer returns for the tenant."""
+        ...
 
 
 class Cache(Protocol):

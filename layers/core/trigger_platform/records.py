@@ -142,3 +142,12 @@ class TenantUsage:
 
     triggers: int
     enabled_recurring: int
+
+
+@dataclass(frozen=True, slots=True)
+class FoundToken:
+    """An unrevoked token's stored hash, its tenant, and the tenant's API Gateway usage key."""
+
+    token_hash: bytes
+    tenant_id: UUID
+    api_key: str | None

@@ -18,9 +18,18 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = Field(
         default=None, description="Secrets Manager secret holding the database URL (AWS)"
     )
+    database_host: str | None = Field(
+        default=None, description="A host (an RDS Proxy) to connect to instead of the URL's own"
+    )
     database_connect_timeout_s: int = Field(default=3, ge=1, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=100)
     stage: str = "local"
+    api_token: SecretStr | None = Field(
+        default=None, description="The self-hosted deployment's own token (registered for the default tenant)"
+    )
+    # API Gateway, for the operator commands on AWS (create-tenant, revoke-token).
+    usage_plan_id: str | None = Field(default=None, description="The usage plan every tenant's API key joins")
+    rest_api_id: str | None = Field(default=None, description="The REST API whose authorizer cache to flush")
 
     # Per-tenant quotas: no tenant can crowd the others out of the scheduler or the database.
     tenant_max_triggers: int = Field(default=10_000, ge=1)

@@ -43,12 +43,20 @@ def use_scheduler(make: Callable[[Database], Scheduler]) -> None:
 
 
 def database_url() -> str:
+    """DATABASE_URL, else the URL in Secrets Manager; through DATABASE_HOST (an RDS Proxy) when set."""
     settings = get_settings()
     if settings.database_url:
-        return settings.database_url
-    if settings.database_secret_arn:
-        return _secret(settings.database_secret_arn)
-    raise RuntimeError("Set DATABASE_URL (or DATABASE_SECRET_ARN on AWS).")
+        url = settings.database_url
+    elif settings.database_secret_arn:
+        url = _secret(settings.database_secret_arn)
+    else:
+        raise RuntimeError("Set DATABASE_URL (or DATABASE_SECRET_ARN on AWS).")
+    if not settings.database_host:
+        return url
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    host = f"{settings.database_host}:{parts.port}" if parts.port else settings.database_host
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}" if credentials else host))
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +80,11 @@ def partitions() -> LogPartitions:
 def unit_of_work() -> PostgresUnitOfWork:
     # Looked up at each use, so that tests can swap the scheduler this process uses.
     return PostgresUnitOfWork(database(), partitions(), lambda: scheduler())  # noqa: PLW0108
+
+
+def configured_token() -> str | None:
+    token = get_settings().api_token
+    return token.get_secret_value() if token else None
 
 
 def token_store() -> PostgresTokenStore:
