@@ -2,25 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-UV := $(BIN)/uv
 # Every install is from a lock, hash-checked (tests/unit/test_locks.py keeps it so).
-UV_INSTALL := $(UV) pip install --quiet --require-hashes
+UV_INSTALL = $(UV) pip install --quiet --require-hashes
 RUNTIME := $(VENV)/.runtime-installed
 TOOLS := $(VENV)/.tools-installed
 # The embedded PostgreSQL of `make dev`, at the version (and with the hashes) of the dev lock.
 PGSERVER := $(shell sed -n 's/^\(pgserver==[^ ]*\).*/\1/p' requirements-dev.lock)
+# uv installs everything else; pip installs uv itself from its lock, once per machine and version,
+# shared by every clone and worktree as pip's and uv's own caches are.
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
+UV_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/event-trigger-platform/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
 
 .PHONY: dev test lint audit deploy-check fmt migrate bench openapi fuzz chaos browser clean lock lock-upgrade lock-check sbom
 
-# uv installs everything else; pip installs uv itself, from its own lock.
-$(UV): requirements-uv.lock
-	$(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(BIN)/python install --quiet --disable-pip-version-check --require-hashes \
+# Into a folder of its own first, so that two clones bootstrapping at once never share a half-install.
+$(UV):
+	rm -rf $(UV_HOME).$$PPID
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --target $(UV_HOME).$$PPID \
 		-r requirements-uv.lock
-	touch $@
+	[ -e $(UV_HOME) ] || mv $(UV_HOME).$$PPID $(UV_HOME)
+	rm -rf $(UV_HOME).$$PPID
 
 # What running the platform needs: the image's set and pgserver.
-$(RUNTIME): $(UV) local/requirements.lock requirements-dev.lock
+$(RUNTIME): local/requirements.lock requirements-dev.lock | $(UV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 	$(UV_INSTALL) --python $(BIN)/python -r local/requirements.lock -c requirements-dev.lock $(PGSERVER)
 	# The layer and the local runtime are importable from the venv, as the layer is on Lambda.
 	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'trigger_platform_dev.pth').write_text('$(CURDIR)/layers/core\n$(CURDIR)\n')"
@@ -55,13 +61,13 @@ audit: $(TOOLS)  ## bandit over our code, pip-audit over what the layer and the 
 		$(BIN)/python scripts/audit_summary.py $$lock $(VENV)/audit.json || status=1; \
 	done; exit $$status
 
-lock: $(UV)  ## re-resolve every lock from its ranges (keeps the pins that still fit)
+lock: | $(UV)  ## re-resolve every lock from its ranges (keeps the pins that still fit)
 	UV=$(UV) bash scripts/locks.sh write
 
-lock-upgrade: $(UV)  ## re-resolve every lock to the newest versions its ranges allow
+lock-upgrade: | $(UV)  ## re-resolve every lock to the newest versions its ranges allow
 	UV=$(UV) bash scripts/locks.sh upgrade
 
-lock-check: $(UV)  ## fail when a lock is stale against its ranges
+lock-check: | $(UV)  ## fail when a lock is stale against its ranges
 	UV=$(UV) bash scripts/locks.sh check
 
 SBOM_DIR := sbom
@@ -76,7 +82,7 @@ sbom: $(TOOLS)  ## CycloneDX SBOMs of what the layer and the image ship: sbom/la
 SAM_VENV := .venv-sam
 SAM := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-$(SAM_VENV)/.installed: $(UV) requirements-sam.lock
+$(SAM_VENV)/.installed: requirements-sam.lock | $(UV)
 	$(PYTHON) -m venv --without-pip $(SAM_VENV)
 	$(UV_INSTALL) --python $(SAM_VENV)/bin/python -r requirements-sam.lock
 	touch $@
