@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Install what the browser check (tests/e2e/test_docs_browser.py) needs, from the project's own setup:
-#   - Debian's `chromium` package (/usr/bin/chromium), via apt-get, only when it is missing;
-#   - the Python `playwright` package, into the project's venv.
+#   Debian's `chromium` package (/usr/bin/chromium), via apt-get, only when it is missing.
+# The Python `playwright` package comes from the dev lock (requirements-dev.lock), like every other.
 # Playwright's own browser download does not work here and is never run: the test drives Debian's
 # chromium with executable_path. Idempotent and fail-soft: when something cannot be installed it says
 # why and exits 0, so `make test` goes on and the browser test skips with a reason.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${VENV:-$ROOT/.venv}"
 CHROMIUM=/usr/bin/chromium
 
 note() { printf 'install-browser: %s\n' "$*" >&2; }
@@ -44,20 +42,5 @@ install_chromium() {
     rm -f "$log"
 }
 
-install_playwright() {
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        note "no usable venv python at $VENV/bin/python (run 'make test' first); the browser test will skip."
-        return 0
-    fi
-    if "$VENV/bin/python" -c 'import playwright.sync_api' >/dev/null 2>&1; then
-        return 0
-    fi
-    note "installing the playwright Python package into $VENV (no browser download)..."
-    if ! "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check 'playwright>=1.48'; then
-        note "pip could not install playwright; the browser test will skip."
-    fi
-}
-
 install_chromium
-install_playwright
 exit 0
