@@ -92,3 +92,9 @@ def test_aggregates_count_by_state_trigger_and_source(store: FakeLogStore, clock
     ) == (2, 1, 0)
     (by_trigger,) = aggregate.by_trigger
     assert by_trigger.trigger_id == TRIGGER and by_trigger.last_fired_at == NOW - timedelta(minutes=5)
+
+
+def test_time_filters_are_read_to_the_second_so_microseconds_do_not_bust_the_cache() -> None:
+    since = NOW - timedelta(hours=1) + timedelta(microseconds=250)
+    assert logs.log_filter(since=since) == logs.log_filter(since=since + timedelta(microseconds=999))
+    assert logs.log_filter(since=since).since == NOW - timedelta(hours=1)
