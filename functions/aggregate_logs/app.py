@@ -36,7 +36,9 @@ app = make_resolver()
 def aggregate_logs(
     state: Annotated[LogState | None, Query(description="Count only active or only archived logs")] = None,
     trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Count only this trigger's logs")] = None,
-    since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset; read to the second)")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset; read to the second)")
+    ] = None,
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, None, since, None)
     aggregate, cache_status = log_aggregate(

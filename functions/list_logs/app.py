@@ -50,8 +50,12 @@ def list_logs(
     ] = None,
     trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this trigger's logs")] = None,
     source: Annotated[LogSource | None, Query(description="Only logs fired this way")] = None,
-    since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset; read to the second)")] = None,
-    until: Annotated[IsoDateTime | None, Query(description="fired before (ISO-8601 with offset; read to the second)")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset; read to the second)")
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="fired before (ISO-8601 with offset; read to the second)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Logs per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(pattern=logs.LOG_CURSOR_PATTERN, description="From the previous page's Link")
