@@ -41,13 +41,16 @@ class Reply:
 
 
 class Runtime:
-    """A running local runtime process and a tiny HTTP client for it."""
+    """A running API process (the local runtime, or `sam local start-api`) and a tiny HTTP client for it."""
 
-    def __init__(self, process: subprocess.Popen[str], base_url: str, log_path: Path, token: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], base_url: str, log_path: Path, token: str, timeout_s: float = 30
+    ) -> None:
         self.process = process
         self.base_url = base_url
         self.log_path = log_path
         self.token = token
+        self.timeout_s = timeout_s
 
     def request(
         self,
@@ -67,7 +70,7 @@ class Runtime:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
                 return Reply(response.status, dict(response.headers.items()), response.read())
         except urllib.error.HTTPError as error:
             return Reply(error.code, dict(error.headers.items()), error.read())

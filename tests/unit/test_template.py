@@ -1,22 +1,34 @@
 """template.yaml, read as SAM reads it: handlers that resolve, least privilege, auth on every route."""
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
+import boto3
+import pytest
 import yaml
+from moto import mock_aws
 
 from local.template import _CfnLoader, load_template
 from tests.conftest import ROOT
+from trigger_platform.adapters.cache import MemoryCache
+from trigger_platform.edge import wiring
+from trigger_platform.settings import Settings, get_settings
 from trigger_platform.auth import AUTHORIZATION_PATTERN
 
 TEMPLATE = ROOT / "template.yaml"
 PUBLIC_PATHS = {"/docs", "/openapi.json"}
 
 
+@functools.cache
+def document() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # type: ignore[no-any-return]  # noqa: S506
+
+
 def resources() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)["Resources"]  # type: ignore[no-any-return]  # noqa: S506
+    return document()["Resources"]  # type: ignore[no-any-return]
 
 
 def functions() -> dict[str, Any]:
@@ -105,13 +117,79 @@ def test_every_function_has_a_log_group_with_retention() -> None:
         assert group and group["RetentionInDays"], name
 
 
+def global_variables() -> dict[str, Any]:
+    return document()["Globals"]["Function"]["Environment"]["Variables"]  # type: ignore[no-any-return]
+
+
+def declared_variables(function: dict[str, Any]) -> dict[str, Any]:
+    return {**global_variables(), **function["Properties"].get("Environment", {}).get("Variables", {})}
+
+
 def test_the_database_url_comes_from_secrets_manager_never_from_a_literal() -> None:
     for name, function in functions().items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         assert "DATABASE_URL" not in variables, name
-    globals_env = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)["Globals"]["Function"]["Environment"]  # noqa: S506
-    assert globals_env["Variables"]["DATABASE_SECRET_ARN"] == {"Ref": "DatabaseSecretArn"}
+    # Declared, so that `sam local start-api --env-vars` can set it, but empty on AWS.
+    assert global_variables()["DATABASE_URL"] == ""
+    assert global_variables()["DATABASE_SECRET_ARN"] == {"Ref": "DatabaseSecretArn"}
     assert "postgresql://" not in json.dumps(resources())
+
+
+# Read only where a function schedules (the EventBridge Scheduler target and retry policy).
+SCHEDULE_TARGET = {
+    "SCHEDULE_GROUP_NAME",
+    "FIRE_FUNCTION_ARN",
+    "SCHEDULER_ROLE_ARN",
+    "DEAD_LETTER_QUEUE_ARN",
+    "SCHEDULER_MAX_RETRY_ATTEMPTS",
+    "SCHEDULER_MAX_EVENT_AGE_S",
+}
+
+
+#: Read by the operator commands and the self-hosted runtime, never by a function.
+NOT_READ_BY_FUNCTIONS = {"API_TOKEN", "USAGE_PLAN_ID", "REST_API_ID"}
+
+
+def test_every_variable_the_functions_read_is_declared_so_sam_local_can_set_it() -> None:
+    """`sam local start-api --env-vars` passes only the variables the template declares."""
+    read = {name.upper() for name in Settings.model_fields} - NOT_READ_BY_FUNCTIONS | {"POWERTOOLS_METRICS_DISABLED"}
+    for name, function in functions().items():
+        missing = read - set(declared_variables(function))
+        assert missing <= (set() if uses_scheduler(function) else SCHEDULE_TARGET), (name, missing)
+
+
+def test_the_declared_numbers_are_the_settings_defaults_so_aws_runs_as_before() -> None:
+    fields = Settings.model_fields
+    for name, function in functions().items():
+        for variable, value in declared_variables(function).items():
+            field = fields.get(variable.lower())
+            if field is not None and isinstance(field.default, int | float) and not isinstance(field.default, bool):
+                assert float(value) == field.default, (name, variable, value)
+
+
+def test_empty_database_and_redis_urls_read_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What AWS runs without a Redis endpoint: the URL comes from the secret, the cache is in process."""
+    without_auth = global_variables()["REDIS_URL"]["Fn::If"][2]
+    assert without_auth["Fn::If"][0] == "HasRedis" and without_auth["Fn::If"][2] == ""
+    monkeypatch.setenv("DATABASE_URL", global_variables()["DATABASE_URL"])
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    get_settings.cache_clear()
+    wiring.cache.cache_clear()
+    try:
+        with mock_aws():
+            secret = boto3.client("secretsmanager").create_secret(
+                Name="trigger-platform/db", SecretString="postgresql://from-the-secret/db"
+            )
+            monkeypatch.setenv("DATABASE_SECRET_ARN", secret["ARN"])
+            get_settings.cache_clear()
+            assert wiring.database_url() == "postgresql://from-the-secret/db"
+        assert isinstance(wiring.cache(), MemoryCache)
+    finally:
+        get_settings.cache_clear()
+        wiring.cache.cache_clear()
 
 
 def test_samconfig_lints_on_validate_and_confirms_prod_changesets() -> None:

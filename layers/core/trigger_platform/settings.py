@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Read from environment variables (case-insensitive); every field has a safe local default."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # An empty variable is an unset one: the template declares every variable (so that
+    # `sam local --env-vars` can set it) and leaves the unused ones empty.
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
 
     database_url: str | None = Field(
         default=None, description="libpq URL; when unset on AWS, read from database_secret_arn"

@@ -1,0 +1,333 @@
+"""`sam build`, `sam local start-api` and `sam local invoke` run for real, as the README's section
+"sam local start-api" says: SAM's Lambda containers on a Docker network of the test's own, next to
+a PostgreSQL container that the project's CLI migrates and gives a tenant.
+
+Where SAM does not play API Gateway (the template's gateway responses), the tests assert what SAM
+answers and say what AWS answers instead. Skipped, saying why, where no Docker engine answers.
+"""
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from tests.conftest import ROOT, Tenant, api_event, load_event
+from tests.e2e.conftest import Reply, Runtime, free_port
+
+SCHEDULED = {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}}
+API = {"type": "api", "payload": {"key": "value"}}
+PROBLEM = "application/problem+json"
+# Without it SAM asks the registry before each container start (and fails where none answers);
+# Docker still pulls a missing image.
+SKIP_PULL = "--skip-pull-image"
+
+
+def docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)  # noqa: S603, S607
+    if check and done.returncode:
+        raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def engine_answers() -> bool:
+    try:
+        docker("info")
+    except (OSError, RuntimeError, subprocess.TimeoutExpired):
+        return False
+    return True
+
+
+def sam_environment() -> dict[str, str]:
+    """SAM hands a declared variable its value from SAM's own environment when --env-vars does not
+    set it, so SAM gets a bare environment: the test's DATABASE_URL or REDIS_URL must not leak in."""
+    kept = ("PATH", "HOME", "TMPDIR", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+    return {
+        **{name: os.environ[name] for name in kept if name in os.environ},
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+
+
+@dataclass
+class Sam:
+    cli: str
+
+    def run(self, *args: str, timeout_s: float = 600) -> str:
+        command = [self.cli, *args]
+        done = subprocess.run(  # noqa: S603
+            command, cwd=ROOT, env=sam_environment(), capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+        assert done.returncode == 0, f"sam {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+        return done.stdout
+
+
+@dataclass
+class Database:
+    network: str
+    host_url: str  # how this test reaches it: published on loopback
+    lambda_url: str  # how the Lambda containers reach it: by container name on the network
+
+
+@pytest.fixture(scope="module")
+def sam() -> Sam:
+    if not engine_answers():
+        pytest.skip("no Docker engine answers `docker info` (sam local needs one; see README)")
+    cli = ROOT / ".venv-sam" / "bin" / "sam"
+    found = str(cli) if cli.exists() else shutil.which("sam")
+    if found is None:
+        pytest.skip("the AWS SAM CLI is not installed: `make deploy-check` installs it in .venv-sam")
+    return Sam(found)
+
+
+@pytest.fixture(scope="module")
+def network(sam: Sam) -> Iterator[str]:
+    """A Docker network of this test's own; whatever is on it at the end goes with it."""
+    name = f"etp-sam-{uuid.uuid4().hex[:10]}"
+    docker("network", "create", name)
+    try:
+        yield name
+    finally:
+        # SAM's containers (warm ones after a crash, an invoke cut short) are all on this network.
+        leftovers = docker("ps", "-aq", "--filter", f"network={name}", check=False).split()
+        if leftovers:
+            docker("rm", "-f", "-v", *leftovers, check=False)
+        docker("network", "rm", name, check=False)
+
+
+def cli(database_url: str, *args: str) -> str:
+    """The project's own CLI, as the README runs it against a database."""
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "trigger_platform.cli", *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def database(network: str) -> Iterator[Database]:
+    """postgres:16 on the network, migrated with the project's migrations."""
+    name = f"{network}-postgres"
+    docker(
+        "run", "-d", "--name", name, "--network", network, "-p", "127.0.0.1::5432",
+        "-e", "POSTGRES_PASSWORD=postgres", "-e", "POSTGRES_DB=triggers", "postgres:16",
+    )  # fmt: skip
+    try:
+        port = docker("port", name, "5432/tcp").splitlines()[0].rsplit(":", 1)[1]
+        host_url = f"postgresql://postgres:postgres@127.0.0.1:{port}/triggers"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                psycopg2.connect(host_url, connect_timeout=2).close()
+                break
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        cli(host_url, "migrate")
+        yield Database(network, host_url, f"postgresql://postgres:postgres@{name}:5432/triggers")
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture
+def tenant(database: Database) -> Tenant:
+    """A tenant of each test's own, made as the README makes one."""
+    printed = cli(database.host_url, "create-tenant", f"sam-{uuid.uuid4().hex[:8]}")
+    tenant_id = re.search(r"^tenant \S+ \(([0-9a-f-]{36})\)$", printed, re.MULTILINE)
+    token = re.search(r"^token .*: (\S+)$", printed, re.MULTILINE)
+    assert tenant_id and token, printed
+    return Tenant(uuid.UUID(tenant_id[1]), token[1])
+
+
+@pytest.fixture(scope="module")
+def built(sam: Sam, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` into a directory of this test's own; returns the built template."""
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    sam.run("build", "--build-dir", str(build_dir))
+    return build_dir / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def env_vars(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's env.json: the database by name, schedules kept in PostgreSQL (no
+    EventBridge Scheduler here), no EMF metrics in the output."""
+    path = tmp_path_factory.mktemp("sam-env") / "env.json"
+    variables = {
+        "DATABASE_URL": database.lambda_url,
+        "SCHEDULER_BACKEND": "local",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    path.write_text(json.dumps({"Parameters": variables}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def api(
+    sam: Sam, built: Path, env_vars: Path, database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runtime]:
+    """`sam local start-api` with warm containers started on first use (LAZY: each function
+    pays its container start once, then answers in well under a second)."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("sam-api") / "sam.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sam.cli, "local", "start-api", "-t", str(built), "--env-vars", str(env_vars),
+                "--docker-network", database.network, "--warm-containers", "LAZY", "--port", str(port), SKIP_PULL,
+            ],
+            cwd=ROOT, env=sam_environment(), stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while f"Running on http://127.0.0.1:{port}" not in log_path.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()[-4000:]
+            time.sleep(0.2)
+        # A first call per function starts its container (6-14 s measured, more on a busy machine).
+        yield Runtime(process, f"http://127.0.0.1:{port}", log_path, token="", timeout_s=180)
+    finally:
+        process.terminate()  # SAM stops its warm containers on SIGTERM (SIGINT may be ignored in CI)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def explained(reply: Reply, api: Runtime) -> str:
+    return f"{reply.status} {reply.raw[:500]!r}\n--- sam log ---\n{api.log_path.read_text()[-3000:]}"
+
+
+def test_the_readme_tour_answers_as_on_aws(api: Runtime, tenant: Tenant) -> None:
+    token = tenant.token
+    created = api.request("POST", "/triggers", API, token=token)
+    assert created.status == 201, explained(created, api)
+    assert created.headers["ETag"] == '"1"' and created.json["status"] == "created"
+    api_id = created.json["id"]
+    assert created.headers["Location"] == f"/triggers/{api_id}"  # sam local serves no stage prefix
+    scheduled = api.request("POST", "/triggers", SCHEDULED, token=token)
+    assert scheduled.status == 201, explained(scheduled, api)
+    scheduled_id = scheduled.json["id"]
+    assert scheduled.json["trigger"]["details"]["next_fire_at"]
+
+    first_page = api.request("GET", "/triggers?limit=1", token=token)
+    assert first_page.status == 200, explained(first_page, api)
+    link = first_page.headers["Link"]
+    assert link.startswith(f"<{api.base_url}/triggers?") and link.endswith('>; rel="next"'), link
+    second_page = api.request("GET", link[len(api.base_url) + 1 : link.index(">")], token=token)
+    assert [t["id"] for t in first_page.json + second_page.json] == [api_id, scheduled_id]
+
+    got = api.request("GET", f"/triggers/{scheduled_id}", token=token)
+    assert got.status == 200 and got.headers["ETag"] == '"1"', explained(got, api)
+    replacement = {**SCHEDULED, "enabled": False}
+    replaced = api.request("PUT", f"/triggers/{scheduled_id}", replacement, token=token, headers={"If-Match": '"1"'})
+    assert replaced.status == 200, explained(replaced, api)
+    assert (replaced.json["version"], replaced.json["enabled"]) == (2, False)
+    stale = api.request("PUT", f"/triggers/{scheduled_id}", SCHEDULED, token=token, headers={"If-Match": '"1"'})
+    assert stale.status == 412 and stale.headers["Content-Type"] == PROBLEM, explained(stale, api)
+
+    once = {"Idempotency-Key": "order-42"}
+    fired = api.request("POST", f"/triggers/{api_id}/fire", {"key": "other"}, token=token, headers=once)
+    assert fired.status == 201 and fired.json["status"] == "fired", explained(fired, api)
+    retried = api.request("POST", f"/triggers/{api_id}/fire", {"key": "other"}, token=token, headers=once)
+    assert retried.json["id"] == fired.json["id"]
+    misfit = api.request("POST", f"/triggers/{api_id}/fire", {"key": 5}, token=token)
+    assert misfit.status == 422 and [e["field"] for e in misfit.json["errors"]] == ["key"], explained(misfit, api)
+
+    unsaved = api.request("POST", "/triggers/test", API, token=token)
+    assert unsaved.status == 201 and unsaved.json["status"] == "success", explained(unsaved, api)
+    saved = api.request("POST", f"/triggers/{api_id}/test", token=token)
+    assert saved.status == 201 and saved.json["status"] == "success", explained(saved, api)
+
+    logs = api.request("GET", f"/logs?trigger_id={api_id}", token=token)
+    assert logs.status == 200, explained(logs, api)
+    assert sorted((log["source"], log["is_test"]) for log in logs.json) == [("api", False), ("test", True)]
+    one = api.request("GET", f"/logs/{fired.json['id']}", token=token)
+    assert one.status == 200 and one.json["payload"] == {"key": "other"}, explained(one, api)
+    aggregate = api.request("GET", "/logs/aggregate", token=token)
+    assert aggregate.status == 200, explained(aggregate, api)
+    assert aggregate.json["totals"]["total"] == 3  # the fire and both manual tests
+    assert aggregate.headers["X-Cache"] in ("hit", "miss", "bypass")
+
+    deleted = api.request("DELETE", f"/triggers/{scheduled_id}", token=token)
+    assert deleted.status == 204, explained(deleted, api)
+    gone = api.request("GET", f"/triggers/{scheduled_id}", token=token)
+    assert gone.status == 404 and gone.headers["Content-Type"] == PROBLEM, explained(gone, api)
+
+
+def test_the_docs_answer_without_a_token(api: Runtime) -> None:
+    page = api.request("GET", "/docs")
+    assert page.status == 200 and "swagger-ui" in page.raw.decode(), explained(page, api)
+    document = api.request("GET", "/openapi.json")
+    assert document.status == 200 and "/triggers" in document.json["paths"], explained(document, api)
+
+
+def test_sam_answers_missing_tokens_bad_tokens_and_unknown_routes_itself(api: Runtime, tenant: Tenant) -> None:
+    """SAM does not apply the template's GatewayResponses; on AWS these three are problem+json:
+    401 (no token), 401 (a token the authorizer refuses), 404 (no such route)."""
+    missing = api.request("GET", "/triggers")
+    assert (missing.status, missing.json) == (401, {"message": "Unauthorized"}), explained(missing, api)
+    # The authorizer raises "Unauthorized", which API Gateway maps to 401; SAM sees a failed invoke.
+    refused = api.request("GET", "/triggers", token="etp_not-a-token")
+    assert (refused.status, refused.json) == (502, {"message": "Internal server error"}), explained(refused, api)
+    unknown = api.request("GET", "/nowhere", token=tenant.token)
+    assert (unknown.status, unknown.json) == (403, {"message": "Missing Authentication Token"}), explained(unknown, api)
+
+
+def invoke(
+    sam: Sam, built: Path, env_vars: Path, network: str, function: str, event: dict[str, Any], *, work: Path
+) -> Any:
+    """`sam local invoke FUNCTION -e EVENT`; SAM prints the function's result on stdout."""
+    event_path = work / f"{function}.json"
+    event_path.write_text(json.dumps(event))
+    printed = sam.run(
+        "local", "invoke", function, "-t", str(built), "-e", str(event_path),
+        "--env-vars", str(env_vars), "--docker-network", network, SKIP_PULL,
+    )  # fmt: skip
+    return json.loads(printed.strip().splitlines()[-1])
+
+
+def test_sam_local_invoke_runs_the_sample_events(
+    sam: Sam, built: Path, env_vars: Path, database: Database, api: Runtime, tenant: Tenant, tmp_path: Path
+) -> None:
+    """The files in events/, addressed to this test's tenant and triggers (their ids are examples)."""
+    run = functools.partial(invoke, sam, built, env_vars, database.network, work=tmp_path)
+
+    authorizer_event = {**load_event("authorizer-token"), "authorizationToken": f"Bearer {tenant.token}"}
+    policy = run("AuthorizerFunction", authorizer_event)
+    assert policy["principalId"] == str(tenant.id) and policy["context"] == {"tenant_id": str(tenant.id)}
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+    created = api.request("POST", "/triggers", SCHEDULED, token=tenant.token)
+    assert created.status == 201, explained(created, api)
+    trigger = created.json["trigger"]
+    got = run("GetTriggerFunction", api_event("get_trigger", tenant, trigger_id=trigger["id"]))
+    assert got["statusCode"] == 200 and json.loads(got["body"])["id"] == trigger["id"]
+
+    # What EventBridge Scheduler would deliver at the trigger's due time (nothing does under sam local).
+    due = {
+        **load_event("fire_scheduled-due"),
+        "trigger_id": trigger["id"],
+        "tenant_id": str(tenant.id),
+        "version": trigger["version"],
+        "scheduled_time": trigger["details"]["next_fire_at"],
+    }
+    fired = run("FireScheduledFunction", due)
+    assert fired["status"] == "fired", fired
+    log = api.request("GET", f"/logs/{fired['log_id']}", token=tenant.token)
+    assert log.status == 200 and (log.json["source"], log.json["trigger_id"]) == ("scheduled", trigger["id"])
