@@ -14,9 +14,9 @@ from moto import mock_aws
 from local.template import _CfnLoader, load_template
 from tests.conftest import ROOT
 from trigger_platform.adapters.cache import MemoryCache
+from trigger_platform.auth import AUTHORIZATION_PATTERN
 from trigger_platform.edge import wiring
 from trigger_platform.settings import Settings, get_settings
-from trigger_platform.auth import AUTHORIZATION_PATTERN
 
 TEMPLATE = ROOT / "template.yaml"
 PUBLIC_PATHS = {"/docs", "/openapi.json"}
