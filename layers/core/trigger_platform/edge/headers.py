@@ -26,7 +26,7 @@ def base_url(app: APIGatewayRestResolver) -> str:
     """Where the client reaches this API: scheme, host and, on API Gateway's own domain, the stage
     (the request context's path is the event's path with the stage in front)."""
     event = app.current_event
-    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    headers = event.headers  # case-insensitive
     host = headers.get("host") or "localhost"
     scheme = headers.get("x-forwarded-proto") or "https"
     full_path = event.request_context.path or event.path

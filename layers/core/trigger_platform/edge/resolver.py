@@ -96,9 +96,11 @@ class ProblemResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
 
-def make_resolver() -> APIGatewayRestResolver:
-    """A resolver with request validation on and every failure shaped as problem+json."""
-    app = ProblemResolver(enable_validation=True, json_body_deserializer=strict_json_loads)
+def make_resolver(validate: bool = True) -> APIGatewayRestResolver:
+    """A resolver with every failure shaped as problem+json, validating the request with the
+    route's models unless ``validate`` is off: a route whose only input is a path id (parsed by
+    the domain, where any string is valid) has nothing to validate, and skips the cost."""
+    app = ProblemResolver(enable_validation=validate, json_body_deserializer=strict_json_loads)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
