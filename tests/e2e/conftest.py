@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,13 +38,23 @@ class Reply:
 
 
 class Runtime:
-    """A running local runtime process and a tiny HTTP client for it."""
+    """A running local runtime (its process group: the supervisor, gunicorn and its workers, the
+    scheduler process) and a tiny HTTP client for it."""
 
     def __init__(self, process: subprocess.Popen[str], base_url: str, log_path: Path, token: str) -> None:
         self.process = process
         self.base_url = base_url
         self.log_path = log_path
         self.token = token
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL every process of the runtime at once, as a crash of its host or container does."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def request(
         self,
@@ -77,7 +88,13 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
     full_env = {**os.environ, "PORT": str(port), **env}
     log = log_path.open("a")
     process = subprocess.Popen(
-        [sys.executable, "-m", "local"], cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log, text=True
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,  # a group of its own, so that kill() reaches all its processes
     )
     deadline = time.monotonic() + timeout_s
     token = ""
@@ -90,7 +107,7 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
             token = line.split(":", 1)[1].strip()
             break
     if not token:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         raise RuntimeError(f"local runtime did not start: {log_path.read_text()[-3000:]}")
     threading.Thread(target=_drain, args=(process.stdout, log_path), daemon=True).start()
     return Runtime(process, f"http://127.0.0.1:{port}", log_path, token)
@@ -103,12 +120,14 @@ def _drain(stream: Any, log_path: Path) -> None:
             sink.flush()
 
 
-def stop_runtime(runtime: Runtime) -> None:
+def stop_runtime(runtime: Runtime) -> int:
+    """SIGTERM, as a container stop sends it; the exit status (SIGKILL after 20 s: -9)."""
     runtime.process.terminate()
     try:
-        runtime.process.wait(timeout=15)
+        return runtime.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        runtime.process.kill()
+        runtime.kill()
+        return runtime.process.returncode
 
 
 @pytest.fixture(scope="session")
