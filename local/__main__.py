@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 - starts our own interpreter on our own modules
 import sys
 import threading
 import time
@@ -80,7 +80,7 @@ def _start_children(listener: socket.socket) -> dict[str, subprocess.Popen[bytes
     env = {**os.environ, "LOCAL_LISTEN_FD": str(listener.fileno())}
     return {
         # preexec_fn is safe here: this process has started no thread yet.
-        name: subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+        name: subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and modules
             command,
             cwd=PROJECT_ROOT,
             env=env,
