@@ -67,7 +67,7 @@ clean:
 fuzz: $(INSTALLED)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -q
 
-chaos: $(INSTALLED)  ## the crash loop, longer: CRASH_ITERATIONS kills of the local runtime
+chaos: $(INSTALLED)  ## the crash loop, longer: CRASH_ITERATIONS kills and stops of the local runtime
 	CRASH_ITERATIONS=$${CRASH_ITERATIONS:-50} $(BIN)/python -m pytest tests/e2e/test_crash.py -q
 
 openapi: $(INSTALLED)  ## regenerate openapi.yaml from the handlers' models

@@ -36,8 +36,9 @@ CONNECT_TIMEOUT_S = 5
 class Leadership:
     """A session-level advisory lock: held while its connection lives, gone when it drops."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, key: int = LEADER_LOCK_KEY) -> None:
         self._url = database_url
+        self._key = key
         self._connection: psycopg2.extensions.connection | None = None
 
     def acquire(self) -> bool:
@@ -46,7 +47,7 @@ class Leadership:
                 self._connection = psycopg2.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S)
                 self._connection.autocommit = True
             with self._connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
                 row = cursor.fetchone()
             return bool(row and row[0])
         except psycopg2.Error:

@@ -46,9 +46,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+def reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def problem_body(status: int, detail: str) -> bytes:
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    return json.dumps({"type": "about:blank", "title": reason(status), "status": status, "detail": detail}).encode()
 
 
 class LambdaProtocol(ASGIProtocol):  # type: ignore[misc]
@@ -67,10 +73,10 @@ class LambdaProtocol(ASGIProtocol):  # type: ignore[misc]
         self._keepalive_handle = self.worker.loop.call_later(REQUEST_HEAD_TIMEOUT_S, self._keepalive_timeout)
 
     def _send_error_response(self, status: int, message: str, extra_headers: Any = ()) -> None:
-        body = problem_body(status, SERVER_ERROR_DETAILS.get(status, HTTPStatus(status).phrase))
+        body = problem_body(status, SERVER_ERROR_DETAILS.get(status, reason(status)))
         extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
         head = (
-            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {PROBLEM_JSON}\r\n"
+            f"HTTP/1.1 {status} {reason(status)}\r\nContent-Type: {PROBLEM_JSON}\r\n"
             f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n"
         )
         self._safe_write(head.encode("latin-1") + body)

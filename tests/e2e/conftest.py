@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from tests.conftest import ROOT, Tenant
+
+#: The session runtime's Redis database (the fault tests use 13, the integration tests 15).
+RUNTIME_REDIS_DB = 11
 
 
 def free_port() -> int:
@@ -132,12 +136,19 @@ def stop_runtime(runtime: Runtime) -> int:
 
 @pytest.fixture(scope="session")
 def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """One local runtime on the run's database, with a known API_TOKEN for the default tenant."""
+    """One local runtime on the run's database, with a known API_TOKEN for the default tenant, and
+    Redis as self-hosting has it: each web worker's in-process cache would not see the logs the
+    other processes write (up to 30 s stale, as Lambda instances without Redis)."""
     token = "etp_e2e-" + os.urandom(12).hex()
     log_path = tmp_path_factory.mktemp("runtime") / "local.log"
-    started = start_runtime(
-        {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent)}, log_path
-    )
+    redis_server = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+    env = {
+        "DATABASE_URL": database_url,
+        "API_TOKEN": token,
+        "LOCAL_DATA_DIR": str(log_path.parent),
+        "REDIS_URL": urlunsplit(redis_server._replace(path=f"/{RUNTIME_REDIS_DB}")),
+    }
+    started = start_runtime(env, log_path)
     assert started.token == token
     yield started
     stop_runtime(started)

@@ -7,6 +7,9 @@ from urllib.parse import urlsplit, urlunsplit
 from local.background import Leadership
 from tests.faults import TcpProxy
 
+#: Not the runtime's key: an e2e runtime on the same database may hold that one meanwhile.
+KEY = 0x7E57_0000_0000_0001
+
 
 def acquired_within(leadership: Leadership, seconds: float = 5) -> bool:
     """As a waiting process does: try again until the old session is gone (its end is asynchronous)."""
@@ -19,7 +22,7 @@ def acquired_within(leadership: Leadership, seconds: float = 5) -> bool:
 
 
 def test_only_one_process_leads_and_another_takes_over_when_it_lets_go(database_url: str) -> None:
-    first, second = Leadership(database_url), Leadership(database_url)
+    first, second = Leadership(database_url, KEY), Leadership(database_url, KEY)
     try:
         assert first.acquire()
         assert first.acquire()  # asking again keeps it
@@ -37,7 +40,7 @@ def test_a_leader_whose_connection_drops_loses_the_lead_to_the_next(database_url
     parts = urlsplit(database_url)
     with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
         proxied = urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{proxy.port}"))
-        leader, follower = Leadership(proxied), Leadership(database_url)
+        leader, follower = Leadership(proxied, KEY), Leadership(database_url, KEY)
         try:
             assert leader.acquire()
             assert not follower.acquire()
