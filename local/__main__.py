@@ -35,6 +35,8 @@ STOP_TIMEOUT_S = 15
 BOOT_TIMEOUT_S = 120
 LISTEN_BACKLOG = 2048
 PR_SET_PDEATHSIG = 1
+#: Where to reach a server bound to every address.
+WILDCARD_PROBES = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104  # nosec B104 - compared, not bound
 
 log = logging.getLogger("local")
 
@@ -91,14 +93,17 @@ def _start_children(listener: socket.socket) -> dict[str, subprocess.Popen[bytes
     }
 
 
-def _wait_until_serving(port: int, children: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> bool:
+def _wait_until_serving(
+    address: tuple[str, int], children: dict[str, subprocess.Popen[bytes]], stop: threading.Event
+) -> bool:
     """Until a web worker answers GET /health (whatever the database says), so that the banner
     means "ready"; False if a child died or a stop came first."""
+    host = WILDCARD_PROBES.get(address[0], address[0])
     deadline = time.monotonic() + BOOT_TIMEOUT_S
     while time.monotonic() < deadline and not stop.is_set():
         if any(child.poll() is not None for child in children.values()):
             return False
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection = http.client.HTTPConnection(host, address[1], timeout=5)
         try:
             connection.request("GET", "/health")
             connection.getresponse().read()
@@ -163,7 +168,7 @@ def main() -> int:
     port = listener.getsockname()[1]
     base = f"http://{host}:{port}"
     listener.close()  # gunicorn has its own copy; once it stops listening, new connections are refused
-    if not _wait_until_serving(port, children, stop):
+    if not _wait_until_serving((host, port), children, stop):
         if not stop.is_set():
             log.error("the web workers did not start serving")
         return _stop_children(children, clean=stop.is_set())

@@ -103,8 +103,11 @@ def run_while_leader(template: LocalTemplate, database_url: str, stop: threading
                 loop.start()
             while not stop.wait(LEADER_CHECK_S) and leadership.holds():
                 pass
-            for loop in loops:
-                loop.stop()
+            stopping = [threading.Thread(target=loop.stop) for loop in loops]  # each finishes its batch
+            for thread in stopping:
+                thread.start()
+            for thread in stopping:
+                thread.join()
             if not stop.is_set():
                 log.warning("lost the scheduler lock (database connection dropped); trying to take it again")
     finally:
