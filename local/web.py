@@ -83,12 +83,18 @@ class LambdaProtocol(ASGIProtocol):  # type: ignore[misc]
 
 
 class LambdaWorker(gasgi.ASGIWorker):  # type: ignore[misc]
-    """gunicorn's ASGI worker serving connections with LambdaProtocol."""
+    """gunicorn's ASGI worker serving connections with LambdaProtocol, and that stops accepting as
+    soon as SIGTERM comes (gunicorn's own worker does at its next heartbeat, up to a second later)."""
 
     def init_process(self) -> None:
         # The worker builds each connection's protocol from this module-level name; there is no setting.
         gasgi.ASGIProtocol = LambdaProtocol
         super().init_process()
+
+    def handle_exit_signal(self) -> None:
+        super().handle_exit_signal()
+        for server in self.servers:
+            server.close()  # the listening socket only: connections in flight are finished
 
 
 def database_answers(url: str) -> bool:
