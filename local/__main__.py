@@ -1,6 +1,6 @@
 """``python -m local``: start the platform on http://127.0.0.1:$PORT (default 3000).
 
-This process sets up (database, migrations, token), binds the port and supervises two others:
+This process sets up (database, migrations, token), checks the port is free and supervises two others:
 gunicorn with WEB_CONCURRENCY web workers (local/web.py, settings in local/gunicorn_conf.py) and
 the scheduler process (local/background.py). SIGTERM or SIGINT, once or twice, stops them all
 gracefully; if one of them dies, the other is stopped too and this process exits 1.
@@ -33,7 +33,6 @@ DEFAULT_TENANT = "default"
 STOP_TIMEOUT_S = 15
 #: How long the web workers may take to boot (every function is imported in each) before giving up.
 BOOT_TIMEOUT_S = 120
-LISTEN_BACKLOG = 2048
 PR_SET_PDEATHSIG = 1
 #: Where to reach a server bound to every address.
 WILDCARD_PROBES = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104  # nosec B104 - compared, not bound
@@ -74,19 +73,25 @@ def _stop_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _start_children(listener: socket.socket) -> dict[str, subprocess.Popen[bytes]]:
+def _free_port(host: str, port: int) -> int:
+    """``port`` if nothing listens there (or a free one for 0). Bound without SO_REUSEPORT, so that
+    a runtime already on the port is an error here, not a silent partner of the new workers'."""
+    with socket.create_server((host, port)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def _start_children(port: int) -> dict[str, subprocess.Popen[bytes]]:
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "--config", "python:local.gunicorn_conf", "local.web:app"],
         "scheduler": [sys.executable, "-m", "local.background"],
     }
-    env = {**os.environ, "LOCAL_LISTEN_FD": str(listener.fileno())}
+    env = {**os.environ, "PORT": str(port)}
     return {
         # preexec_fn is safe here: this process has started no thread yet.
         name: subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and modules
             command,
             cwd=PROJECT_ROOT,
             env=env,
-            pass_fds=[listener.fileno()],
             preexec_fn=_stop_with_parent,  # noqa: PLW1509
         )
         for name, command in commands.items()
@@ -162,12 +167,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    # Bound here, so the banner names the port and connections queue while the workers boot.
-    listener = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
-    children = _start_children(listener)
-    port = listener.getsockname()[1]
+    try:
+        port = _free_port(host, port)
+    except OSError as error:
+        log.error("cannot listen on %s:%s: %s", host, port, error.strerror)
+        return 1
+    children = _start_children(port)
     base = f"http://{host}:{port}"
-    listener.close()  # gunicorn has its own copy; once it stops listening, new connections are refused
     if not _wait_until_serving((host, port), children, stop):
         if not stop.is_set():
             log.error("the web workers did not start serving")

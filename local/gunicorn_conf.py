@@ -1,13 +1,10 @@
 """gunicorn's settings for the web workers: the HTTP limits and timeouts come from here.
 
-``python -m local`` binds the port itself and hands gunicorn the socket (LOCAL_LISTEN_FD); alone,
-``gunicorn -c python:local.gunicorn_conf local.web:app`` binds HOST:PORT."""
+``python -m local`` runs ``gunicorn -c python:local.gunicorn_conf local.web:app`` on HOST:PORT."""
 
 import os
 
-_listen_fd = os.environ.get("LOCAL_LISTEN_FD")
-_address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
-bind = [f"fd://{_listen_fd}" if _listen_fd else _address]
+bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"]
 #: As on Lambda, concurrency is processes: each runs one invocation at a time.
 workers = int(
     os.environ.get("WEB_CONCURRENCY")
@@ -22,7 +19,10 @@ keepalive = 5
 graceful_timeout = 10
 #: A worker whose event loop stops beating this long is killed and replaced.
 timeout = 30
-backlog = 2048
+#: Each worker binds a listening socket of its own (SO_REUSEPORT), so the kernel spreads new
+#: connections over the workers; on one shared socket the first to wake takes a whole burst of
+#: connections and keeps them (kept alive) while the others idle.
+reuse_port = True
 #: Request line and header limits: over them gunicorn answers 414 / 431 (problem+json, local/web.py).
 limit_request_line = 4094
 limit_request_fields = 100
