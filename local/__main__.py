@@ -7,7 +7,8 @@ gracefully; if one of them dies, the other is stopped too and this process exits
 
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
 token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
-HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), LOCAL_DATA_DIR.
+HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), WEB_CONNECTIONS_PER_WORKER,
+LOCAL_DATA_DIR.
 """
 
 import ctypes
