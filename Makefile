@@ -115,8 +115,8 @@ fmt: $(TOOLS)
 migrate: $(RUNTIME)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.edge.cli migrate
 
-bench: $(TOOLS)  ## every benchmark in bench/, one after the other (~12 min)
-	for script in bench_core bench_scheduler bench_fire bench_logs bench_load; do \
+bench: $(TOOLS)  ## every benchmark in bench/, one after the other (~15 min)
+	for script in bench_core bench_scheduler bench_fire bench_logs bench_load bench_server; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
 
@@ -126,7 +126,7 @@ clean:
 fuzz: $(TOOLS)  ## the contract fuzz test, longer: FUZZ_EXAMPLES per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(BIN)/python -m pytest tests/e2e/test_contract_fuzz.py -q
 
-chaos: $(TOOLS)  ## the crash loop, longer: CRASH_ITERATIONS kills of the local runtime
+chaos: $(TOOLS)  ## the crash loop, longer: CRASH_ITERATIONS kills and stops of the local runtime
 	CRASH_ITERATIONS=$${CRASH_ITERATIONS:-50} $(BIN)/python -m pytest tests/e2e/test_crash.py -q
 
 openapi: $(RUNTIME)  ## regenerate openapi.yaml from the handlers' models

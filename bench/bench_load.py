@@ -70,9 +70,9 @@ PROBLEM_LINE = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|\"level\": ?\"(WARNING|
 LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
 
 NOTE = (
-    "The local runtime invokes handlers one at a time in one process, like a single warm Lambda\n"
-    "instance, so these latencies include queueing behind the other users' requests (on AWS each\n"
-    "concurrent request gets an instance of its own). Locust, the runtime and PostgreSQL share this\n"
+    "Each web worker of the local runtime (one per CPU) invokes handlers one at a time, like a warm\n"
+    "Lambda instance, so these latencies include queueing behind the other users' requests (on AWS\n"
+    "each concurrent request gets an instance of its own). Locust, the runtime and PostgreSQL share this\n"
     "machine's cores. Users wait 0.5-1.5 s between requests (a paced load, not a saturating one)."
 )
 

@@ -1,26 +1,44 @@
 """``python -m local``: start the platform on http://127.0.0.1:$PORT (default 3000).
 
+This process sets up (database, migrations, token), checks the port is free and supervises two others:
+gunicorn with WEB_CONCURRENCY web workers (local/web.py, settings in local/gunicorn_conf.py) and
+the scheduler process (local/background.py). SIGTERM or SIGINT, once or twice, stops them all
+gracefully; if one of them dies, the other is stopped too and this process exits 1.
+
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
-token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT.
+token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
+HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), WEB_CONNECTIONS_PER_WORKER,
+LOCAL_DATA_DIR.
 """
 
+import ctypes
+import http.client
 import logging
 import os
 import signal
+import socket
+import subprocess  # nosec B404 - starts our own interpreter on our own modules
 import sys
-import warnings
+import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local.scheduler import CronLoop, SchedulerLoop
-from local.server import FunctionHost, LocalApi, make_server
-from local.template import LocalTemplate, load_template
+from local.logs import configure_logging
+from local.template import load_template
 from trigger_platform.edge import wiring
 from trigger_platform.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
+#: gunicorn's graceful_timeout (10 s), and a margin for its master to reap its workers.
+STOP_TIMEOUT_S = 15
+#: How long the web workers may take to boot (every function is imported in each) before giving up.
+BOOT_TIMEOUT_S = 120
+PR_SET_PDEATHSIG = 1
+#: Where to reach a server bound to every address.
+WILDCARD_PROBES = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104  # nosec B104 - compared, not bound
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 log = logging.getLogger("local")
@@ -55,13 +73,90 @@ def _token(data_dir: Path, host: str) -> str:
     return token
 
 
+def _stop_with_parent() -> None:
+    """In the child before exec: SIGTERM it should this process die without stopping it (kill -9)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port(host: str, port: int) -> int:
+    """``port`` if nothing listens there (or a free one for 0). Bound without SO_REUSEPORT, so that
+    a runtime already on the port is an error here, not a silent partner of the new workers'."""
+    with socket.create_server((host, port)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def _start_children(port: int) -> dict[str, subprocess.Popen[bytes]]:
+    commands = {
+        "web": [sys.executable, "-m", "gunicorn", "--config", "python:local.gunicorn_conf", "local.web:app"],
+        "scheduler": [sys.executable, "-m", "local.background"],
+    }
+    env = {**os.environ, "PORT": str(port)}
+    if not env.get("REDIS_URL"):
+        # Several processes serve the API; without Redis to share a cache, none may keep one of its
+        # own (it would not see the others' new logs).
+        env["CACHE_IN_PROCESS"] = "false"
+    return {
+        # preexec_fn is safe here: this process has started no thread yet.
+        name: subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and modules
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            preexec_fn=_stop_with_parent,  # noqa: PLW1509
+        )
+        for name, command in commands.items()
+    }
+
+
+def _wait_until_serving(
+    address: tuple[str, int], children: dict[str, subprocess.Popen[bytes]], stop: threading.Event
+) -> bool:
+    """Until a web worker answers GET /health (whatever the database says), so that the banner
+    means "ready"; False if a child died or a stop came first."""
+    host = WILDCARD_PROBES.get(address[0], address[0])
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline and not stop.is_set():
+        if any(child.poll() is not None for child in children.values()):
+            return False
+        connection = http.client.HTTPConnection(host, address[1], timeout=5)
+        try:
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            return True
+        except OSError:
+            stop.wait(0.2)
+        finally:
+            connection.close()
+    return False
+
+
+def _supervise(children: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> int:
+    """Wait for a stop signal or a child's death, then stop every child; 0 only for a clean stop."""
+    while not stop.wait(0.5):
+        died = [(name, child) for name, child in children.items() if child.poll() is not None]
+        if died:
+            log.error("the %s process exited with %s; stopping the runtime", died[0][0], died[0][1].returncode)
+            break
+    return _stop_children(children, clean=stop.is_set())
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]], clean: bool) -> int:
+    """SIGTERM every child still running (SIGKILL after STOP_TIMEOUT_S); 0 if ``clean`` and each exited 0."""
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for name, child in children.items():
+        try:
+            child.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            log.error("the %s process did not stop in %d s; killing it", name, STOP_TIMEOUT_S)
+            child.kill()
+            child.wait()
+    return 0 if clean and all(child.returncode == 0 for child in children.values()) else 1
+
+
 def main() -> int:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
-    )
-    log.setLevel(logging.INFO)
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    configure_logging()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", PROJECT_ROOT / ".local"))
@@ -79,53 +174,35 @@ def main() -> int:
         return 2
 
     template = load_template(PROJECT_ROOT / "template.yaml")
-    functions = FunctionHost()
-    server = make_server(LocalApi(template, functions), host, port)
-    loops = _background_loops(template, functions)
-    base = f"http://{host}:{server.server_address[1]}"
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    stop = threading.Event()
 
-    signal.signal(signal.SIGTERM, stop)
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()  # make forwards SIGTERM, so it may come twice: the second changes nothing
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        port = _free_port(host, port)
+    except OSError as error:
+        log.error("cannot listen on %s:%s: %s", host, port, error.strerror)
+        return 1
+    children = _start_children(port)
+    base = f"http://{host}:{port}"
+    if not _wait_until_serving((host, port), children, stop):
+        if not stop.is_set():
+            log.error("the web workers did not start serving")
+        return _stop_children(children, clean=stop.is_set())
     print(f"Event Trigger Platform (local runtime): {len(template.routes)} routes from template.yaml", flush=True)
-    print(f"  API:   {base}", flush=True)
+    print(f"  API:   {base}  (health: {base}/health)", flush=True)
     if any(route.path == "/docs" for route in template.routes):
         print(f"  Docs:  {base}/docs", flush=True)
     print(f'  Try:   TOKEN=<the token below>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
     # The token is the banner's last line; nothing logged after it ever repeats it.
     print(f"  Token: {token}", flush=True)
-    for loop in loops:
-        loop.start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info("stopping")
-    finally:
-        for loop in loops:
-            loop.stop()
-        server.server_close()
-    return 0
-
-
-def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop | CronLoop]:
-    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function, and
-    the template's ScheduleV2 crons (log retention)."""
-    from local.schedules import LocalScheduler
-    from trigger_platform.adapters.partitions import LogPartitions
-    from trigger_platform.adapters.postgres import Database
-    from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
-
-    loops: list[SchedulerLoop | CronLoop] = [
-        CronLoop(functions, function, period) for function, period in template.crons
-    ]
-    if template.schedule_target is not None:
-        # Its own connection (the handlers' one is in use by their invocations), so that a batch's
-        # claim, logs and advance are one transaction of their own.
-        db = Database(wiring.database_url)
-        uow = PostgresUnitOfWork(db, LogPartitions(db), lambda: LocalScheduler(db))
-        loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
-    return loops
+    status = _supervise(children, stop)
+    log.info("stopped")
+    return status
 
 
 if __name__ == "__main__":

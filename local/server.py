@@ -1,5 +1,6 @@
-"""HTTP front of the local runtime: turns each request into the API Gateway REST proxy event the
-deployed API would send, runs the authorizer first, then the route's real handler, in process."""
+"""What API Gateway and Lambda do for the local runtime: turns a request into the REST proxy event the
+deployed API would send, runs the authorizer first, then the route's real handler, in process.
+The HTTP server in front of it is gunicorn (local/web.py)."""
 
 import base64
 import importlib.util
@@ -12,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,8 +27,9 @@ STAGE = "local"
 ACCOUNT_ID = "123456789012"
 API_ID = "localapi01"
 REGION = "us-east-1"
-#: API Gateway's own payload limit; the handlers enforce the product's smaller one.
-GATEWAY_MAX_BODY = 10 * 1024 * 1024
+#: The largest body the runtime reads (API Gateway takes 10 MiB; the handlers enforce 64 KiB): a
+#: larger declared Content-Length is refused before a byte of the body is read.
+MAX_REQUEST_BODY = 1024 * 1024
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -87,11 +88,21 @@ class FunctionHost:
         handler: Handler = getattr(module, attribute)
         return handler
 
+    def _handler(self, function: Function) -> Handler:
+        handler = self._handlers.get(function.logical_id)
+        if handler is None:
+            handler = self._handlers[function.logical_id] = self._load(function)
+        return handler
+
+    def warm(self, functions: list[Function]) -> None:
+        """Load every function now, so that no request pays for a cold start."""
+        with self._lock:
+            for function in functions:
+                self._handler(function)
+
     def invoke(self, function: Function, event: dict[str, Any]) -> Any:
         with self._lock:
-            handler = self._handlers.get(function.logical_id)
-            if handler is None:
-                handler = self._handlers[function.logical_id] = self._load(function)
+            handler = self._handler(function)
             context = LambdaContext(function.logical_id, str(uuid.uuid4()), time.time() * 1000 + self._timeout_s * 1000)
             return handler(event, context)
 
@@ -127,11 +138,9 @@ class LocalApi:
         headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id, **response.headers}
         return Reply(status, list(headers.items()), body.encode())
 
-    def refuse_body(self, length: int) -> Reply:
-        """A body API Gateway would not take (too large, or a Content-Length that is no number)."""
-        if length > GATEWAY_MAX_BODY:
-            return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", str(uuid.uuid4()))
-        return self._gateway_reply("BAD_REQUEST_BODY", "Invalid Content-Length", str(uuid.uuid4()))
+    def too_large(self) -> Reply:
+        """A body over MAX_REQUEST_BODY, answered with the template's REQUEST_TOO_LARGE response."""
+        return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", str(uuid.uuid4()))
 
     def _match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route in self.template.routes:
@@ -170,7 +179,7 @@ class LocalApi:
         if matched is None:
             return self._gateway_reply("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
         route, path_parameters = matched
-        if len(body) > GATEWAY_MAX_BODY:
+        if len(body) > MAX_REQUEST_BODY:
             return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", request_id)
         authorizer_context: dict[str, Any] | None = None
         if route.authorized:
@@ -259,55 +268,3 @@ def proxy_reply(result: Any, request_id: str) -> Reply:
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
     return Reply(int(result["statusCode"]), headers, body)
-
-
-def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
-    class RequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "trigger-platform-local"
-        # Headers and body go out in two writes; without TCP_NODELAY the body can wait ~40 ms
-        # for the client's delayed ACK.
-        disable_nagle_algorithm = True
-
-        def _serve(self) -> None:
-            started = time.perf_counter()
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= GATEWAY_MAX_BODY:
-                self.close_connection = True
-                reply = api.refuse_body(length)
-            else:
-                body = self.rfile.read(length) if length else b""
-                reply = api.handle(self.command, self.path, list(self.headers.items()), body)
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            try:
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(reply.body)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client left before its answer; the work is done
-                log.info("client went away before %s %s was answered", self.command, self.path)
-                return
-            log.info("%s %s %d %.1fms", self.command, self.path, reply.status, (time.perf_counter() - started) * 1000)
-
-        def __getattr__(self, name: str) -> Any:
-            # Every method (QUERY, TRACE, …) reaches the router, which answers unknown ones as
-            # API Gateway does, instead of http.server's 501 page.
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Requests are logged once, by _serve, with their status and duration."""
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 128  # the default 5 overflows when many clients connect at once
-
-    return Server((host, port), RequestHandler)

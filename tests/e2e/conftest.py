@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -21,6 +23,9 @@ from tests.conftest import ROOT, Tenant
 #: The API_TOKEN of every runtime on the run's database: they are replicas of one deployment, and a
 #: runtime started with another token would revoke the one before (as a changed API_TOKEN does).
 SHARED_TOKEN = "etp_e2e-" + os.urandom(12).hex()
+
+#: The session runtime's Redis database (the fault tests use 13, the integration tests 15).
+RUNTIME_REDIS_DB = 11
 
 
 def free_port() -> int:
@@ -41,7 +46,8 @@ class Reply:
 
 
 class Runtime:
-    """A running API process (the local runtime, or `sam local start-api`) and a tiny HTTP client for it."""
+    """A running local runtime (its process group: the supervisor, gunicorn and its workers, the
+    scheduler process) and a tiny HTTP client for it."""
 
     def __init__(
         self, process: subprocess.Popen[str], base_url: str, log_path: Path, token: str, timeout_s: float = 30
@@ -51,6 +57,15 @@ class Runtime:
         self.log_path = log_path
         self.token = token
         self.timeout_s = timeout_s
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL every process of the runtime at once, as a crash of its host or container does."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def request(
         self,
@@ -84,7 +99,13 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
     full_env = {**os.environ, "PORT": str(port), **env}
     log = log_path.open("a")
     process = subprocess.Popen(
-        [sys.executable, "-m", "local"], cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log, text=True
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,  # a group of its own, so that kill() reaches all its processes
     )
     deadline = time.monotonic() + timeout_s
     token = ""
@@ -97,7 +118,7 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
             token = line.split(":", 1)[1].strip()
             break
     if not token:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         raise RuntimeError(f"local runtime did not start: {log_path.read_text()[-3000:]}")
     threading.Thread(target=_drain, args=(process.stdout, log_path), daemon=True).start()
     return Runtime(process, f"http://127.0.0.1:{port}", log_path, token)
@@ -110,22 +131,31 @@ def _drain(stream: Any, log_path: Path) -> None:
             sink.flush()
 
 
-def stop_runtime(runtime: Runtime) -> None:
+def stop_runtime(runtime: Runtime) -> int:
+    """SIGTERM, as a container stop sends it; the exit status (SIGKILL after 20 s: -9)."""
     runtime.process.terminate()
     try:
-        runtime.process.wait(timeout=15)
+        return runtime.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        runtime.process.kill()
+        runtime.kill()
+        return runtime.process.returncode
 
 
 @pytest.fixture(scope="session")
 def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """One local runtime on the run's database, with a known API_TOKEN for the default tenant."""
+    """One local runtime on the run's database, with a known API_TOKEN for the default tenant, and
+    Redis as self-hosting has it: each web worker's in-process cache would not see the logs the
+    other processes write (up to 30 s stale, as Lambda instances without Redis)."""
     token = SHARED_TOKEN
     log_path = tmp_path_factory.mktemp("runtime") / "local.log"
-    started = start_runtime(
-        {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent)}, log_path
-    )
+    redis_server = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+    env = {
+        "DATABASE_URL": database_url,
+        "API_TOKEN": token,
+        "LOCAL_DATA_DIR": str(log_path.parent),
+        "REDIS_URL": urlunsplit(redis_server._replace(path=f"/{RUNTIME_REDIS_DB}")),
+    }
+    started = start_runtime(env, log_path)
     assert started.token == token
     yield started
     stop_runtime(started)

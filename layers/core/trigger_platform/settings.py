@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default=None, description="Key of the cache entries' HMAC; else derived from the Redis password"
     )
     cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    cache_in_process: bool = Field(
+        default=True, description="Without Redis, cache in process (off where several processes serve one API)"
+    )
     redis_timeout_s: float = Field(default=0.25, gt=0, le=0.25)
     redis_backoff_s: float = Field(default=5.0, ge=0)
 

@@ -132,6 +132,23 @@ class RedisCache:
         self._call("incr", GENERATION_KEY.format(tenant=tenant_id))
 
 
+class NoCache:
+    """A cache that keeps nothing, for processes that cannot share one: several processes each with
+    its own in-process cache would not see each other's invalidations."""
+
+    def get(self, key: str) -> str | None:
+        return None
+
+    def set(self, key: str, value: str, ttl_s: float) -> None:
+        return None
+
+    def generation(self, tenant_id: UUID) -> int:
+        return 0
+
+    def bump_generation(self, tenant_id: UUID) -> None:
+        return None
+
+
 class SignedCache:
     """A Cache whose entries carry an HMAC of their key and value, so that whoever can write to the
     cache server cannot make a tenant read what it never stored there: an entry that fails the

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from trigger_platform.adapters.cache import MemoryCache, RedisCache, SignedCache
+from trigger_platform.adapters.cache import MemoryCache, NoCache, RedisCache, SignedCache
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
@@ -133,7 +133,7 @@ def cache() -> Cache:
     if url:
         redis = RedisCache(url, settings.redis_timeout_s, settings.redis_backoff_s)
         return SignedCache(redis, cache_signing_key(url))
-    return MemoryCache(settings.cache_max_bytes)
+    return MemoryCache(settings.cache_max_bytes) if settings.cache_in_process else NoCache()
 
 
 @lru_cache(maxsize=1)
