@@ -11,15 +11,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.rate_limit import RateLimiter
 from local.schedules import LocalScheduler
 from local.template import ApiRoute, Function, GatewayResponse, LocalTemplate, gateway_body
 from trigger_platform.edge import wiring
+from trigger_platform.edge.problems import PROBLEM_JSON, problem_document
 
 log = logging.getLogger("local")
 
@@ -112,14 +115,34 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: The route template it answered (``/triggers/{trigger_id}``): what logs say, never the raw
+    #: path and query, which can hold what a client should not have put there.
+    route: str = "(no route)"
 
 
 class LocalApi:
     """Routes a request the way API Gateway would, and answers with its gateway responses."""
 
-    def __init__(self, template: LocalTemplate, host: FunctionHost) -> None:
+    def __init__(self, template: LocalTemplate, host: FunctionHost, limiter: RateLimiter | None = None) -> None:
         self.template = template
         self.host = host
+        self.limiter = limiter
+
+    def _rate_limited(self, tenant: str, request_id: str) -> tuple[Reply | None, list[tuple[str, str]]]:
+        """A 429 when the tenant is over its rate, and the RateLimit headers of every answer."""
+        if self.limiter is None:
+            return None, []
+        decision = self.limiter.take(tenant)
+        headers = [
+            ("RateLimit-Policy", self.limiter.policy),
+            ("RateLimit", f'"tenant";r={decision.remaining};t={decision.reset_s}'),
+        ]
+        if decision.allowed:
+            return None, headers
+        detail = f"This tenant may make {self.limiter.rate:g} requests a second ({self.limiter.burst} at once)."
+        body = problem_document(HTTPStatus.TOO_MANY_REQUESTS, "rate-limited", detail).encode()
+        retry = [("Retry-After", str(max(1, decision.retry_after_s))), ("x-amzn-RequestId", request_id)]
+        return Reply(429, [("Content-Type", PROBLEM_JSON), *retry, *headers], body), headers
 
     def _gateway_reply(self, kind: str, message: str, request_id: str) -> Reply:
         responses = self.template.gateway_responses
@@ -182,11 +205,15 @@ class LocalApi:
         if len(body) > MAX_REQUEST_BODY:
             return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", request_id)
         authorizer_context: dict[str, Any] | None = None
+        rate_headers: list[tuple[str, str]] = []
         if route.authorized:
             outcome = self._authorize(headers, route, request_id)
             if isinstance(outcome, Reply):
-                return outcome
+                return replace(outcome, route=route.path)
             authorizer_context = outcome
+            refused, rate_headers = self._rate_limited(str(outcome.get("tenant_id")), request_id)
+            if refused is not None:
+                return replace(refused, route=route.path)
         # API Gateway adds these; links the handlers build depend on them.
         forwarded = [("X-Forwarded-Proto", "http"), ("X-Forwarded-For", "127.0.0.1")]
         event = proxy_event(method, path, url.query, headers + forwarded, body, route, path_parameters, request_id)
@@ -196,8 +223,11 @@ class LocalApi:
             result = self.host.invoke(route.function, event)
         except Exception:
             log.exception("handler %s raised", route.function.logical_id)
-            return self._gateway_reply("INTEGRATION_FAILURE", "Internal server error", request_id)
-        return proxy_reply(result, request_id)
+            return replace(
+                self._gateway_reply("INTEGRATION_FAILURE", "Internal server error", request_id), route=route.path
+            )
+        reply = proxy_reply(result, request_id)
+        return replace(reply, headers=reply.headers + rate_headers, route=route.path)
 
 
 def proxy_event(

@@ -7,7 +7,6 @@ the two limits gunicorn has no setting for and problem+json bodies for the error
 Run by ``python -m local``, or alone: ``gunicorn -c python:local.gunicorn_conf local.web:app``."""
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -21,8 +20,12 @@ from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers import gasgi
 
 from local.logs import configure_logging
+from local.rate_limit import RateLimiter
 from local.server import MAX_REQUEST_BODY, FunctionHost, LocalApi, Reply
 from local.template import load_template
+from trigger_platform.edge import wiring
+from trigger_platform.edge.problems import problem_document
+from trigger_platform.settings import get_settings
 
 log = logging.getLogger("local")
 
@@ -53,8 +56,19 @@ def reason(status: int) -> str:
         return "Error"
 
 
-def problem_body(status: int, detail: str) -> bytes:
-    return json.dumps({"type": "about:blank", "title": reason(status), "status": status, "detail": detail}).encode()
+#: The problem type of each answer the server gives itself, before the app.
+SERVER_ERROR_CODES = {
+    400: "malformed-request",
+    414: "request-line-too-long",
+    431: "headers-too-large",
+    501: "unsupported-transfer-coding",
+    503: "server-busy",
+}
+
+
+def problem_body(status: int, detail: str, code: str | None = None) -> bytes:
+    kind = code or SERVER_ERROR_CODES.get(status, "malformed-request")
+    return problem_document(HTTPStatus(status), kind, detail).encode()
 
 
 class LambdaProtocol(ASGIProtocol):  # type: ignore[misc]
@@ -152,7 +166,9 @@ class LambdaApp:
         template = load_template(PROJECT_ROOT / "template.yaml")
         functions = FunctionHost()
         functions.warm([route.function for route in template.routes] + [f for f in (template.authorizer,) if f])
-        return LocalApi(template, functions)
+        settings = get_settings()
+        limiter = RateLimiter(settings.tenant_rate_limit, settings.tenant_rate_burst, wiring.redis_url())
+        return LocalApi(template, functions, limiter)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -176,7 +192,8 @@ class LambdaApp:
             else:
                 reply = await loop.run_in_executor(self._invocations, self._api.handle, method, target, headers, body)
         await send_reply(send, reply)
-        log.info("%s %s %d %.1fms", method, target, reply.status, (time.perf_counter() - started) * 1000)
+        # The route template, not the target: a query string can hold what a client should not send.
+        log.info("%s %s %d %.1fms", method, reply.route, reply.status, (time.perf_counter() - started) * 1000)
 
     @staticmethod
     async def _health(loop: asyncio.AbstractEventLoop) -> Reply:
@@ -184,7 +201,7 @@ class LambdaApp:
 
         if await loop.run_in_executor(None, database_answers, wiring.database_url()):
             return Reply(200, [("Content-Type", "application/json")], b'{"status": "ok"}')
-        body = problem_body(503, "The database does not answer.")
+        body = problem_body(503, "The database does not answer.", "service-unavailable")
         return Reply(503, [("Content-Type", PROBLEM_JSON), ("Retry-After", "5")], body)
 
 

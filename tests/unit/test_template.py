@@ -147,7 +147,7 @@ SCHEDULE_TARGET = {
 
 
 #: Read by the operator commands and the self-hosted runtime, never by a function.
-NOT_READ_BY_FUNCTIONS = {"API_TOKEN", "USAGE_PLAN_ID", "REST_API_ID"}
+NOT_READ_BY_FUNCTIONS = {"API_TOKEN", "USAGE_PLAN_ID", "REST_API_ID", "TENANT_RATE_LIMIT", "TENANT_RATE_BURST"}
 
 
 def test_every_variable_the_functions_read_is_declared_so_sam_local_can_set_it() -> None:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     tenant_max_triggers: int = Field(default=10_000, ge=1)
     tenant_max_recurring_triggers: int = Field(default=1_000, ge=0, description="enabled recurring triggers")
 
+    # Per-tenant rate limit of the self-hosted runtime (on AWS: the usage plan's template parameters).
+    tenant_rate_limit: float = Field(default=20, gt=0, description="requests per second per tenant")
+    tenant_rate_burst: int = Field(default=40, ge=1, description="requests per tenant at once above the rate")
+
     # Redis for cached log reads (redis:// or rediss://, a password in the URL); without it an
     # in-process cache serves, within cache_max_bytes.
     redis_url: str | None = None

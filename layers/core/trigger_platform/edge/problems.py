@@ -30,6 +30,13 @@ PROBLEM_CODES = (
     "invalid-input",
     "service-unavailable",
     "query-timeout",
+    "rate-limited",
+    "gateway-error",
+    "malformed-request",
+    "request-line-too-long",
+    "headers-too-large",
+    "unsupported-transfer-coding",
+    "server-busy",
 )
 
 
