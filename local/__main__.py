@@ -13,10 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from local.deliveries import DeliveryLoop
 from local.scheduler import CronLoop, SchedulerLoop
 from local.server import FunctionHost, LocalApi, make_server
 from local.template import LocalTemplate, load_template
 from trigger_platform.edge import wiring
+from trigger_platform.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
@@ -84,6 +86,8 @@ def main() -> int:
     if any(route.path == "/docs" for route in template.routes):
         print(f"  Docs:  {base}/docs", flush=True)
     print(f'  Try:   TOKEN=<the token below>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
+    if get_settings().delivery_allow_private_networks:
+        print("  Note:  DELIVERY_ALLOW_PRIVATE_NETWORKS=true: targets may be private or plain http (development only)")
     # The token is the banner's last line; nothing logged after it ever repeats it.
     print(f"  Token: {token}", flush=True)
     for loop in loops:
@@ -99,16 +103,22 @@ def main() -> int:
     return 0
 
 
-def _background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop | CronLoop]:
-    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function, and
-    the template's ScheduleV2 crons (log retention)."""
+def _background_loops(
+    template: LocalTemplate, functions: FunctionHost
+) -> list[SchedulerLoop | CronLoop | DeliveryLoop]:
+    """What AWS runs beside the API: EventBridge Scheduler delivering to the fire function, the
+    template's ScheduleV2 crons (log retention), and the SQS event source mapping of the delivery function."""
     from local.schedules import LocalScheduler
     from trigger_platform.adapters.partitions import LogPartitions
     from trigger_platform.adapters.postgres import Database
     from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 
-    loops: list[SchedulerLoop | CronLoop] = [
+    loops: list[SchedulerLoop | CronLoop | DeliveryLoop] = [
         CronLoop(functions, function, period) for function, period in template.crons
+    ]
+    loops += [
+        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock())
+        for function, batch_size in template.queue_consumers
     ]
     if template.schedule_target is not None:
         # Its own connection (the handlers' one is in use by their invocations), so that a batch's

@@ -27,7 +27,10 @@ app = make_resolver()
     operation_id="aggregateLogs",
     tags=["Logs"],
     summary="Count event logs",
-    description="Counts of the logs the caller can still read: in total, per trigger and per source, by state.",
+    description=(
+        "Counts of the logs the caller can still read: in total, per trigger and per source, by state; and by "
+        "where their delivery stands."
+    ),
     responses={
         **documented(200, LogAggregateView, "Counts by state, trigger and source", {"X-Cache": "hit, miss or bypass"}),
         **problems(401, 422, 503),
@@ -40,7 +43,12 @@ def aggregate_logs(
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, None, since, None)
     aggregate, cache_status = log_aggregate(
-        tenant_id(app), query, store=wiring.unit_of_work().logs, cache=wiring.cache(), clock=wiring.clock()
+        tenant_id(app),
+        query,
+        store=wiring.unit_of_work().logs,
+        cache=wiring.cache(),
+        clock=wiring.clock(),
+        deliveries=wiring.unit_of_work().deliveries,
     )
     logger.info("logs aggregated", cache=cache_status)
     count(f"Cache{cache_status.title()}", route="aggregate_logs")

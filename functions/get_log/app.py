@@ -12,7 +12,7 @@ from trigger_platform.edge.documentation import documented, problems
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 from trigger_platform.edge.responses import model_response
-from trigger_platform.views import LogView
+from trigger_platform.views import LogDetailView
 
 app = make_resolver()
 
@@ -22,14 +22,17 @@ app = make_resolver()
     operation_id="getLog",
     tags=["Logs"],
     summary="Read an event log",
-    description="One log with its lifecycle state now: active under 2 hours, archived to 48 hours, then gone (404).",
-    responses={**documented(200, LogView, "The log"), **problems(401, 404, 503)},
+    description=(
+        "One log with its lifecycle state now (active under 2 hours, archived to 48 hours, then gone: 404) and its "
+        "delivery to the trigger's target, attempt by attempt."
+    ),
+    responses={**documented(200, LogDetailView, "The log"), **problems(401, 404, 503)},
 )
 def get_log(log_id: str) -> Response[str]:
     read = logs.get_log(tenant_id(app), log_id, store=wiring.unit_of_work().logs, clock=wiring.clock())
     logger.info("log read", log_id=log_id)
     count("Reads", route="get_log")
-    return model_response(200, LogView.of(read))
+    return model_response(200, LogDetailView.of(read))
 
 
 @lambda_entry(correlation_paths.API_GATEWAY_REST)

@@ -20,7 +20,7 @@ from trigger_platform.edge.responses import json_response
 from trigger_platform.ids import ID_PATTERN
 from trigger_platform.lifecycle import LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from trigger_platform.records import LogSource
+from trigger_platform.records import DeliveryStatus, LogSource
 from trigger_platform.views import LogView
 
 app = make_resolver()
@@ -32,7 +32,8 @@ app = make_resolver()
     tags=["Logs"],
     summary="List event logs",
     description=(
-        "The caller's logs, newest first, filtered by state, trigger, source and time; the next page is in the Link "
+        "The caller's logs, newest first, filtered by state, trigger, source, delivery and time, each with its "
+        "delivery in brief; the next page is in the Link "
         "header. First pages may come from the cache (X-Cache), never staler than a log's state change."
     ),
     responses={
@@ -51,6 +52,9 @@ def list_logs(
     ] = None,
     trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this trigger's logs")] = None,
     source: Annotated[LogSource | None, Query(description="Only logs fired this way")] = None,
+    delivery: Annotated[
+        DeliveryStatus | None, Query(description="Only logs whose delivery stands so (none: no target)")
+    ] = None,
     since: Annotated[IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset)")] = None,
     until: Annotated[IsoDateTime | None, Query(description="fired before (ISO-8601 with offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Logs per page")] = DEFAULT_LIMIT,
@@ -58,7 +62,7 @@ def list_logs(
         str | None, Query(pattern=logs.LOG_CURSOR_PATTERN, description="From the previous page's Link")
     ] = None,
 ) -> Response[str]:
-    query = logs.log_filter(state, trigger_id, source, since, until)
+    query = logs.log_filter(state, trigger_id, source, since, until, delivery)
     page, cache_status = log_page(
         tenant_id(app),
         query,
@@ -76,6 +80,7 @@ def list_logs(
             "state": state,
             "trigger_id": trigger_id,
             "source": source,
+            "delivery": delivery,
             "since": since,
             "until": until,
         }

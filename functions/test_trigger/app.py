@@ -29,7 +29,12 @@ app = make_resolver()
 )
 def test_trigger(trigger_id: str) -> Response[str]:
     outcome = firing.test_trigger(
-        tenant_id(app), trigger_id, uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock()
+        tenant_id(app),
+        trigger_id,
+        uow=wiring.unit_of_work(),
+        cache=wiring.cache(),
+        clock=wiring.clock(),
+        queue=wiring.delivery_queue(),
     )
     logger.info("trigger tested", trigger_id=trigger_id, log_id=str(outcome.log.id) if outcome.log else None)
     if outcome.log is not None:

@@ -17,8 +17,8 @@ from trigger_platform.errors import CacheUnavailable, FieldError, InvalidInput, 
 from trigger_platform.ids import parse_id
 from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, next_change, state_of, window
 from trigger_platform.pagination import unbase64
-from trigger_platform.ports import Cache, LogStore
-from trigger_platform.records import EventLog, LogSource
+from trigger_platform.ports import Cache, DeliveryStore, LogStore
+from trigger_platform.records import DeliveryStatus, EventLog, LogSource
 
 #: The longest any read is treated as exact, even when no log in it changes state sooner.
 EXACT_FOR_AT_MOST = timedelta(seconds=30)
@@ -32,6 +32,7 @@ class LogFilter:
     source: LogSource | None = None
     since: datetime | None = None
     until: datetime | None = None
+    delivery: DeliveryStatus | None = None
 
 
 def log_filter(
@@ -40,6 +41,7 @@ def log_filter(
     source: LogSource | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    delivery: DeliveryStatus | None = None,
 ) -> LogFilter:
     """A filter from query parameters; a malformed trigger id is an error, not an empty result."""
     parsed = None
@@ -49,7 +51,12 @@ def log_filter(
             raise InvalidInput("The filter is not valid.", errors=[FieldError("trigger_id", "must be a trigger id")])
     # In UTC: PostgreSQL takes offsets up to ±15:59 only, ISO-8601 allows more.
     return LogFilter(
-        state, parsed, source, since.astimezone(UTC) if since else None, until.astimezone(UTC) if until else None
+        state,
+        parsed,
+        source,
+        since.astimezone(UTC) if since else None,
+        until.astimezone(UTC) if until else None,
+        delivery,
     )
 
 
@@ -124,7 +131,7 @@ def list_logs(
     now = clock.now()
     before = decode_log_cursor(cursor) if cursor else None
     seen = window(now, query.state, query.since, query.until)
-    rows = store.list_page(tenant_id, seen, query.trigger_id, query.source, before, limit + 1)
+    rows = store.list_page(tenant_id, seen, query.trigger_id, query.source, before, limit + 1, query.delivery)
     page = rows[:limit]
     next_cursor = encode_log_cursor(page[-1]) if len(rows) > limit else None
     exact_until = min((next_change(log.fired_at, now) for log in page), default=now + EXACT_FOR_AT_MOST)
@@ -164,12 +171,16 @@ class LogAggregate:
     by_trigger: list[TriggerCounts]
     by_source: dict[LogSource, StateCounts]
     exact_until: datetime
+    deliveries: dict[DeliveryStatus, int]
 
 
-def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock) -> LogAggregate:
-    """Totals, per-trigger and per-source counts, newest-firing trigger first."""
+def aggregate_logs(
+    tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock, deliveries: DeliveryStore | None = None
+) -> LogAggregate:
+    """Totals, per-trigger and per-source counts, newest-firing trigger first, and deliveries by status."""
     now = clock.now()
-    rows = store.aggregate(tenant_id, window(now, query.state, query.since, None), now - ACTIVE_FOR, query.trigger_id)
+    seen = window(now, query.state, query.since, None)
+    rows = store.aggregate(tenant_id, seen, now - ACTIVE_FOR, query.trigger_id)
     totals = StateCounts()
     by_source = {source: StateCounts() for source in SOURCES}
     by_trigger: dict[UUID | None, TriggerCounts] = {}
@@ -186,4 +197,9 @@ def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock:
             if moment is not None:
                 exact_until = min(exact_until, next_change(moment, now))
     ordered = sorted(by_trigger.values(), key=lambda counts: counts.last_fired_at, reverse=True)
-    return LogAggregate(totals, ordered, by_source, exact_until)
+    delivered = deliveries.counts(tenant_id, seen, query.trigger_id) if deliveries is not None else {}
+    by_delivery: dict[DeliveryStatus, int] = {
+        status: delivered.get(status, 0) for status in ("pending", "delivered", "failed")
+    }
+    by_delivery["none"] = max(0, totals.total - sum(by_delivery.values()))
+    return LogAggregate(totals, ordered, by_source, exact_until, by_delivery)

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     scheduler_max_retry_attempts: int = Field(default=185, ge=0, le=185)
     scheduler_max_event_age_s: int = Field(default=86400, ge=60, le=86400)
 
+    # Delivery of fires to the customers' endpoints (see delivery.py).
+    delivery_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000,36000",
+        description="Seconds to wait before each retry, comma-separated; its length is the number of retries",
+    )
+    delivery_allow_private_networks: bool = Field(
+        default=False, description="Lift the SSRF guard and accept http (development and tests only)"
+    )
+    delivery_queue_url: str | None = Field(default=None, description="The SQS delivery queue (AWS); unset locally")
+    delivery_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
+    delivery_attempt_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    delivery_max_in_flight_per_host: int = Field(default=16, ge=1, le=256)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

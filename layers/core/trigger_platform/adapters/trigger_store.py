@@ -1,5 +1,6 @@
 """TriggerStore over PostgreSQL: parametrised SQL, every statement scoped by tenant."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +11,8 @@ from trigger_platform.adapters.postgres import Database, as_columns
 from trigger_platform.records import ScheduleProgress, Trigger, definition_document, stored_definition
 
 _COLUMNS = sql.SQL(
-    "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at"
+    "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at,"
+    " signing_secret, previous_signing_secret, previous_secret_expires_at"
 )
 
 
@@ -33,8 +35,8 @@ class PostgresTriggerStore:
             cur.execute(
                 """
                 INSERT INTO triggers (id, tenant_id, type, definition, enabled, status, version,
-                                      next_fire_at, armed_at, armed_version, created_at, updated_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                      next_fire_at, armed_at, armed_version, created_at, updated_at, signing_secret)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
                 (
                     trigger.id,
@@ -49,6 +51,7 @@ class PostgresTriggerStore:
                     trigger.armed_version,
                     trigger.created_at,
                     trigger.updated_at,
+                    trigger.signing_secret,
                 ),
             )
 
@@ -81,7 +84,8 @@ class PostgresTriggerStore:
             """
             UPDATE triggers
                SET type = %s, definition = %s, enabled = %s, status = %s, next_fire_at = %s,
-                   armed_at = %s, armed_version = %s, updated_at = %s, version = version + 1
+                   armed_at = %s, armed_version = %s, updated_at = %s, version = version + 1,
+                   signing_secret = %s, previous_signing_secret = %s, previous_secret_expires_at = %s
              WHERE tenant_id = %s AND id = %s AND version = %s
          RETURNING {}
             """
@@ -98,6 +102,9 @@ class PostgresTriggerStore:
                     trigger.armed_at,
                     trigger.armed_version,
                     trigger.updated_at,
+                    trigger.signing_secret,
+                    trigger.previous_signing_secret,
+                    trigger.previous_secret_expires_at,
                     trigger.tenant_id,
                     trigger.id,
                     expected_version,
@@ -123,6 +130,22 @@ class PostgresTriggerStore:
                 """,
                 columns,
             )
+
+    def rotate_secret(
+        self, tenant_id: UUID, trigger_id: UUID, secret: str, previous_expires_at: datetime
+    ) -> Trigger | None:
+        query = sql.SQL(
+            """
+            UPDATE triggers
+               SET previous_signing_secret = signing_secret, previous_secret_expires_at = %s, signing_secret = %s
+             WHERE tenant_id = %s AND id = %s AND signing_secret IS NOT NULL
+         RETURNING {}
+            """
+        ).format(_COLUMNS)
+        with self._db.cursor() as cur:
+            cur.execute(query, (previous_expires_at, secret, tenant_id, trigger_id))
+            row = cur.fetchone()
+        return _trigger(row) if row else None
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:
         with self._db.cursor() as cur:
