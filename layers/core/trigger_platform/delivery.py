@@ -76,9 +76,13 @@ def with_signing_secret(trigger: Trigger, kept_from: Trigger | None = None) -> T
 
 def retry_schedule(text: str) -> tuple[float, ...]:
     """``DELIVERY_RETRY_SCHEDULE``: the seconds before each retry, comma-separated."""
-    delays = tuple(float(part) for part in text.split(",") if part.strip())
+    refused = ValueError("a retry schedule is one or more positive numbers of seconds, comma-separated")
+    try:
+        delays = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise refused from None
     if not delays or any(not math.isfinite(d) or d <= 0 for d in delays):
-        raise ValueError("a retry schedule is one or more positive numbers of seconds, comma-separated")
+        raise refused
     return delays
 
 

@@ -181,6 +181,7 @@ class HttpWebhookSender:
 
 
 def _connect_error(exc: Exception) -> str:
-    if isinstance(exc, ConnectTimeoutError) or "timed out" in str(exc):
-        return "connect timed out"
-    return "connection refused or unreachable"
+    # urllib3 makes NewConnectionError a ConnectTimeoutError too (for compatibility): test it first.
+    if isinstance(exc, NewConnectionError) and "timed out" not in str(exc):
+        return "connection refused or unreachable"
+    return "connect timed out"
