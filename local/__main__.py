@@ -1,7 +1,8 @@
 """``python -m local``: start the platform on http://127.0.0.1:$PORT (default 3000).
 
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
-token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT.
+token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
+LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s).
 """
 
 import logging
@@ -9,6 +10,7 @@ import os
 import signal
 import sys
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -116,8 +118,9 @@ def _background_loops(
     loops: list[SchedulerLoop | CronLoop | DeliveryLoop] = [
         CronLoop(functions, function, period) for function, period in template.crons
     ]
+    visibility = timedelta(seconds=float(os.environ.get("LOCAL_DELIVERY_VISIBILITY_S", "180")))
     loops += [
-        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock())
+        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock(), visibility=visibility)
         for function, batch_size in template.queue_consumers
     ]
     if template.schedule_target is not None:

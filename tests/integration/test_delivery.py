@@ -48,7 +48,7 @@ class Pump:
 
     def poll(self) -> int:
         now = datetime.now(UTC)
-        messages = self.queue.receive(now, 10, timedelta(seconds=180))
+        _, messages = self.queue.receive(now, 10, timedelta(seconds=180))
         if messages:
             self.invoke("DeliveryFunction", sqs_event(messages, now))
         return len(messages)

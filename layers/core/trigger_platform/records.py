@@ -8,6 +8,7 @@ never makes existing triggers unreadable.
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from trigger_platform.definitions import (
@@ -116,6 +117,10 @@ class DeliveryJob:
     trigger_id: UUID
     fired_at: datetime
     url: str
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,13 +28,13 @@ class PostgresDeliveryStore:
         with self._db.cursor() as cur:
             cur.execute(
                 """
-                INSERT INTO deliveries (log_id, tenant_id, trigger_id, fired_at, url, next_attempt_at)
-                SELECT j.log_id, j.tenant_id, j.trigger_id, j.fired_at, j.url, j.fired_at
-                  FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[], %s::text[])
-                       AS j (log_id, tenant_id, trigger_id, fired_at, url)
+                INSERT INTO deliveries (log_id, tenant_id, trigger_id, fired_at, url, host, next_attempt_at)
+                SELECT j.log_id, j.tenant_id, j.trigger_id, j.fired_at, j.url, j.host, j.fired_at
+                  FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::timestamptz[], %s::text[], %s::text[])
+                       AS j (log_id, tenant_id, trigger_id, fired_at, url, host)
                 ON CONFLICT (log_id) DO NOTHING
                 """,
-                as_columns(jobs, "log_id", "tenant_id", "trigger_id", "fired_at", "url"),
+                as_columns(jobs, "log_id", "tenant_id", "trigger_id", "fired_at", "url", "host"),
             )
 
     def claim(self, receipts: dict[UUID, str], now: datetime, lease_until: datetime) -> list[ClaimedDelivery]:

@@ -5,6 +5,7 @@ its PostgreSQL scheduler with ``use_scheduler`` (the layer never ships it) and m
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 
 from trigger_platform.adapters.cache import MemoryCache, RedisCache
@@ -136,7 +137,10 @@ def use_target_guard(replacement: TargetGuard) -> None:
 
 @lru_cache(maxsize=1)
 def delivery_policy() -> DeliveryPolicy:
-    return DeliveryPolicy(retry_schedule(get_settings().delivery_retry_schedule))
+    settings = get_settings()
+    # A lease outlasts the attempts it covers (all of a batch's run at once), with room for the writes.
+    lease = timedelta(seconds=3 * settings.delivery_attempt_timeout_s)
+    return DeliveryPolicy(retry_schedule(settings.delivery_retry_schedule), lease=lease)
 
 
 @lru_cache(maxsize=1)

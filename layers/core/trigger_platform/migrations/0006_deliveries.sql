@@ -15,6 +15,7 @@ CREATE TABLE deliveries (
     trigger_id      uuid NOT NULL,
     fired_at        timestamptz NOT NULL,   -- the log's, to find it in its partition
     url             text NOT NULL,          -- the target the trigger had when it fired
+    host            text NOT NULL,          -- its host, which bounds how many attempts run at once
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts        jsonb NOT NULL DEFAULT '[]',
     round_start     integer NOT NULL DEFAULT 0,  -- attempts before the current round (a redelivery starts one)
@@ -23,4 +24,5 @@ CREATE TABLE deliveries (
     lease_until     timestamptz
 );
 CREATE INDEX deliveries_due_idx ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_due_by_host_idx ON deliveries (host, next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_tenant_fired_idx ON deliveries (tenant_id, fired_at);
