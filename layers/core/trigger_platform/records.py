@@ -120,7 +120,13 @@ class DeliveryJob:
 
     @property
     def host(self) -> str:
-        return (urlsplit(self.url).hostname or "").lower()
+        return target_host(self.url)
+
+
+def target_host(url: str) -> str:
+    """What a target's concurrency is bounded by: its host and port (``example.com:443``)."""
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 @dataclass(frozen=True, slots=True)

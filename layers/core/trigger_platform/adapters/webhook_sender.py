@@ -22,6 +22,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError, SSLError
 
 from trigger_platform.ports import IPAddress, SendResult, WebhookRequest
+from trigger_platform.records import target_host
 from trigger_platform.targets import TargetGuard, TargetRefused
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -89,8 +90,7 @@ class HttpWebhookSender:
         return list(self._workers.map(self._send, requests))
 
     def _send(self, request: WebhookRequest) -> SendResult:
-        host = (urlsplit(request.url).hostname or "").lower()
-        with self._slots.slot(host) as taken:
+        with self._slots.slot(target_host(request.url)) as taken:
             if not taken:
                 return SendResult(None, 0, deferred=True)
             return self._attempt(request)

@@ -15,7 +15,7 @@ CREATE TABLE deliveries (
     trigger_id      uuid NOT NULL,
     fired_at        timestamptz NOT NULL,   -- the log's, to find it in its partition
     url             text NOT NULL,          -- the target the trigger had when it fired
-    host            text NOT NULL,          -- its host, which bounds how many attempts run at once
+    host            text NOT NULL,          -- its host:port, which bounds how many attempts run at once
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts        jsonb NOT NULL DEFAULT '[]',
     round_start     integer NOT NULL DEFAULT 0,  -- attempts before the current round (a redelivery starts one)
