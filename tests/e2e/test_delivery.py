@@ -50,6 +50,7 @@ def test_a_scheduled_fire_reaches_the_endpoint_signed(delivering: Runtime, make_
         time.sleep(0.1)
         log = delivering.request("GET", f"/logs/{received.json['id']}", token=tenant.token).json
     assert log["delivery"]["status"] == "delivered"
+    assert trigger["target"]["secret"] not in delivering.log_path.read_text(), "a signing secret reached the logs"
 
 
 def test_a_hung_endpoint_of_one_tenant_does_not_delay_another_tenants_deliveries(
@@ -62,13 +63,15 @@ def test_a_hung_endpoint_of_one_tenant_does_not_delay_another_tenants_deliveries
             assert (
                 delivering.request("POST", f"/triggers/{stuck['id']}/fire", {}, token=slow_tenant.token).status == 201
             )
-        hung.wait_for(10, timeout_s=10)  # its deliveries are in flight, hanging
+        hung.wait_for(1, timeout_s=5)
+        time.sleep(1)  # its first attempts hang (for 10 s), the rest wait their turn
+        in_flight = len(hung.received)
         fine = target_trigger(delivering, other_tenant.token, ok.url)
         started = time.monotonic()
         assert delivering.request("POST", f"/triggers/{fine['id']}/fire", {}, token=other_tenant.token).status == 201
         ok.wait_for(1, timeout_s=15)
         waited = time.monotonic() - started
-        assert len(hung.received) <= 10, "a host has at most one batch in flight"
+    assert 1 <= in_flight <= 10, "a host has one batch (at most 10 attempts) in flight"
     assert waited < 2, f"the other tenant waited {waited:.1f} s behind a hung endpoint"
 
 

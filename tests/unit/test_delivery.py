@@ -252,3 +252,13 @@ def test_a_delivery_held_by_another_consumer_comes_back_when_its_lease_ends() ->
         Row(log(), SigningSecrets("whsec_" + "A" * 40), lease="other", lease_until=NOW + timedelta(seconds=30))
     )
     assert run(outbox, ScriptedSender(), clock, log_id) == [30.0]
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from trigger_platform.adapters.webhook_sender import retry_after_s
+
+    assert retry_after_s("120", NOW) == 120
+    assert retry_after_s((NOW + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT"), NOW) == 30
+    assert retry_after_s((NOW - timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT"), NOW) == 0
+    assert retry_after_s("soon", NOW) is None
+    assert retry_after_s(None, NOW) is None

@@ -126,3 +126,14 @@ def test_a_target_is_optional_and_kept_out_of_the_stored_document_when_absent() 
         {"type": "scheduled", "schedule": {"at": "2030-01-01T00:00:00Z"}, "target": {"url": "https://example.com/h"}}
     )
     assert scheduled.model_dump(mode="json")["target"] == {"url": "https://example.com/h"}
+
+
+def test_a_static_resolver_answers_only_what_its_table_lists() -> None:
+    from trigger_platform.adapters.resolver import StaticResolver
+
+    resolver = StaticResolver.parse("Receiver.test=127.0.0.1;::1, 127.0.0.1=127.0.0.1")
+    assert resolver.resolve("receiver.test", 443) == [ip_address("127.0.0.1"), ip_address("::1")]
+    assert resolver.resolve("127.0.0.1", 80) == [ip_address("127.0.0.1")]
+    assert resolver.resolve("example.com", 443) == []
+    assert resolver.resolve("93.184.215.14", 443) == []  # not even a literal, unless listed
+    assert StaticResolver.parse("").resolve("localhost", 80) == []

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     delivery_allow_private_networks: bool = Field(
         default=False, description="Lift the SSRF guard and accept http (development and tests only)"
     )
+    delivery_resolver_table: str | None = Field(
+        default=None,
+        description="Resolve target hosts from this table (name=address[;address],…) instead of DNS; tests only",
+    )
     delivery_queue_url: str | None = Field(default=None, description="The SQS delivery queue (AWS); unset locally")
     delivery_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
     delivery_attempt_timeout_s: float = Field(default=10.0, gt=0, le=60)

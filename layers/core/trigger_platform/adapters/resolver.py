@@ -18,3 +18,24 @@ class SystemResolver:
             if address not in found:
                 found.append(address)
         return found
+
+
+class StaticResolver:
+    """The Resolver port over a fixed table (``DELIVERY_RESOLVER_TABLE``): only the names and literal
+    addresses it lists resolve, so a runtime set up with it never asks DNS nor reaches an address it
+    was not given (test runs whose inputs are generated, like the contract fuzz)."""
+
+    def __init__(self, table: dict[str, list[IPAddress]]) -> None:
+        self._table = {name.lower(): addresses for name, addresses in table.items()}
+
+    @classmethod
+    def parse(cls, text: str) -> "StaticResolver":
+        """``name=address[;address],…``, e.g. ``receiver.test=127.0.0.1,127.0.0.1=127.0.0.1``."""
+        table: dict[str, list[IPAddress]] = {}
+        for entry in filter(None, (part.strip() for part in text.split(","))):
+            name, _, addresses = entry.partition("=")
+            table[name.strip()] = [ip_address(a.strip()) for a in addresses.split(";") if a.strip()]
+        return cls(table)
+
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        return list(self._table.get(host.lower().strip("[]"), []))

@@ -122,9 +122,12 @@ _target_guard: TargetGuard | None = None
 def target_guard() -> TargetGuard:
     global _target_guard
     if _target_guard is None:
-        from trigger_platform.adapters.resolver import SystemResolver
+        from trigger_platform.adapters.resolver import StaticResolver, SystemResolver
 
-        _target_guard = TargetGuard(SystemResolver(), get_settings().delivery_allow_private_networks)
+        settings = get_settings()
+        table = settings.delivery_resolver_table
+        resolver = SystemResolver() if table is None else StaticResolver.parse(table)
+        _target_guard = TargetGuard(resolver, settings.delivery_allow_private_networks)
     return _target_guard
 
 
