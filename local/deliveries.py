@@ -140,6 +140,8 @@ class DeliveryLoop:
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-delivery")
         self._instances = threading.local()
         self._stop = threading.Event()
+        #: Set when a batch ends (its host may have more) or the loop stops: the dispatcher looks again.
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-deliveries", daemon=True)
 
     def _invoke(self, host_name: str, messages: list[tuple[UUID, str]]) -> None:
@@ -162,6 +164,7 @@ class DeliveryLoop:
             with self._busy_lock:
                 self._busy_hosts.discard(host_name)
             self._free.release()
+            self._wake.set()
 
     def _busy(self) -> list[str]:
         with self._busy_lock:
@@ -186,25 +189,24 @@ class DeliveryLoop:
         while not self._stop.is_set():
             if not self._free.acquire(timeout=POLL_INTERVAL_S):
                 continue
-            handed = 0
+            self._wake.clear()
+            pause = POLL_INTERVAL_S
             try:
-                handed = self.poll()
-                if not handed:
-                    self._stop.wait(self._sleep_s())
+                if self.poll():
+                    continue  # a worker has the batch, and gives its slot back when done
+                pause = self._sleep_s()
             except ServiceUnavailable:
                 log.warning("database unavailable; deliveries resume shortly")
-                self._stop.wait(POLL_INTERVAL_S)
             except Exception:
                 log.exception("the delivery loop failed; it retries shortly")
-                self._stop.wait(POLL_INTERVAL_S)
-            finally:
-                if not handed:
-                    self._free.release()
+            self._free.release()
+            self._wake.wait(pause)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
         self._workers.shutdown(wait=True, cancel_futures=True)
