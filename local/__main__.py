@@ -2,7 +2,8 @@
 
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
 token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
-LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s).
+LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s),
+LOCAL_DELIVERY_WORKERS (concurrent delivery batches, default 8; 0 when another process delivers).
 """
 
 import logging
@@ -119,9 +120,11 @@ def _background_loops(
         CronLoop(functions, function, period) for function, period in template.crons
     ]
     visibility = timedelta(seconds=float(os.environ.get("LOCAL_DELIVERY_VISIBILITY_S", "180")))
+    workers = int(os.environ.get("LOCAL_DELIVERY_WORKERS", "8"))
     loops += [
-        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock(), visibility=visibility)
+        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock(), workers, visibility)
         for function, batch_size in template.queue_consumers
+        if workers > 0
     ]
     if template.schedule_target is not None:
         # Its own connection (the handlers' one is in use by their invocations), so that a batch's

@@ -37,7 +37,6 @@ log = logging.getLogger("local.deliveries")
 POLL_INTERVAL_S = 0.1
 #: How long a received message stays hidden (the template's DeliveryQueue VisibilityTimeout).
 VISIBILITY_TIMEOUT = timedelta(seconds=180)
-WORKERS = 8
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:trigger-platform-deliveries"
 
 
@@ -125,7 +124,7 @@ class DeliveryLoop:
         function: Function,
         batch_size: int,
         clock: Clock,
-        workers: int = WORKERS,
+        workers: int = 8,
         visibility: timedelta = VISIBILITY_TIMEOUT,
     ) -> None:
         """``db`` is the loop's own connection (the workers' functions open theirs)."""

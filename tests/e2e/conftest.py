@@ -116,9 +116,10 @@ def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """One local runtime on the run's database, with a known API_TOKEN for the default tenant."""
     token = "etp_e2e-" + os.urandom(12).hex()
     log_path = tmp_path_factory.mktemp("runtime") / "local.log"
-    # No target resolves (not even a literal address), so generated input never sends a delivery anywhere.
+    # No target resolves (not even a literal address), so generated input never sends a delivery
+    # anywhere; and this runtime delivers nothing, leaving the run's outbox to the delivery tests.
     env = {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent)}
-    started = start_runtime({**env, "DELIVERY_RESOLVER_TABLE": ""}, log_path)
+    started = start_runtime({**env, "DELIVERY_RESOLVER_TABLE": "", "LOCAL_DELIVERY_WORKERS": "0"}, log_path)
     assert started.token == token
     yield started
     stop_runtime(started)

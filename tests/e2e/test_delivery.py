@@ -5,13 +5,15 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 
-from tests.conftest import Tenant
+from tests.conftest import SERVER_URL, Tenant, _with_database
 from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
 from tests.e2e.test_crash import query
 from tests.receivers import Answer, Receiver
@@ -27,6 +29,20 @@ def delivering(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     runtime = start_runtime(env, log_path)
     yield runtime
     stop_runtime(runtime)
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of the test's own, so that no other runtime's delivery loop shares its outbox."""
+    name = f"etp_crash_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(SERVER_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(SERVER_URL, name)
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
 
 
 def target_trigger(runtime: Runtime, token: str, url: str, **definition: Any) -> dict[str, Any]:
@@ -75,15 +91,13 @@ def test_a_hung_endpoint_of_one_tenant_does_not_delay_another_tenants_deliveries
     assert waited < 2, f"the other tenant waited {waited:.1f} s behind a hung endpoint"
 
 
-def test_killing_the_runtime_between_logging_and_sending_loses_no_delivery(
-    database_url: str, make_tenant: Any, tmp_path: Path
-) -> None:
+def test_killing_the_runtime_between_logging_and_sending_loses_no_delivery(own_database: str, tmp_path: Path) -> None:
     """SIGKILL at random moments while an endpoint is being delivered to: every log of the trigger
     is delivered after restarts, and a delivery sent twice carries the same webhook-id."""
-    tenant: Tenant = make_tenant()
+    database_url, token = own_database, "etp_crash-" + os.urandom(12).hex()
     env = {
         "DATABASE_URL": database_url,
-        "API_TOKEN": tenant.token,
+        "API_TOKEN": token,
         "LOCAL_DATA_DIR": str(tmp_path),
         "DELIVERY_ATTEMPT_TIMEOUT_S": "1",  # leases of 3 s, so a killed attempt comes back soon
         "LOCAL_DELIVERY_VISIBILITY_S": "3",
@@ -92,14 +106,14 @@ def test_killing_the_runtime_between_logging_and_sending_loses_no_delivery(
     rng = random.Random(os.environ.get("CRASH_SEED", "15"))
     with Receiver(then=Answer(delay_s=0.15)) as receiver:
         runtime = start_runtime(env, tmp_path / "runtime.log")
-        trigger = target_trigger(runtime, tenant.token, receiver.url)
+        trigger = target_trigger(runtime, token, receiver.url)
         for _ in range(int(os.environ.get("CRASH_ITERATIONS", "5"))):
             stop = threading.Event()
 
             def traffic(current: Runtime = runtime, stop: threading.Event = stop) -> None:
                 while not stop.is_set():
                     try:
-                        current.request("POST", f"/triggers/{trigger['id']}/fire", {}, token=tenant.token)
+                        current.request("POST", f"/triggers/{trigger['id']}/fire", {}, token=token)
                     except OSError:
                         return
 
