@@ -360,3 +360,14 @@ def test_a_name_that_turns_to_a_refused_address_is_refused_at_send_without_a_con
         assert attempt["error"].startswith(
             "target refused: must be a public address, not " + reason.removesuffix(" (as IPv6)")
         )
+
+
+def test_a_delivery_of_a_deleted_trigger_fails_without_a_request(invoke: Invoke, tenant: Tenant, pump: Pump) -> None:
+    with Receiver() as receiver:
+        trigger = api_trigger(invoke, tenant, receiver.url)
+        log_id = fire(invoke, tenant, trigger["id"])
+        assert invoke("DeleteTriggerFunction", api_event("delete_trigger", tenant, trigger["id"]))["statusCode"] == 204
+        delivery = pump.until_settled(tenant, log_id)
+        assert receiver.received == []
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"][0]["error"] == "the trigger was deleted or has no target any more"

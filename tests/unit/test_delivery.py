@@ -262,3 +262,13 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_s((NOW - timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT"), NOW) == 0
     assert retry_after_s("soon", NOW) is None
     assert retry_after_s(None, NOW) is None
+
+
+def test_a_bad_retry_schedule_stops_the_settings_from_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from trigger_platform.settings import Settings
+
+    monkeypatch.setenv("DELIVERY_RETRY_SCHEDULE", "5,soon")
+    with pytest.raises(ValidationError, match="retry schedule"):
+        Settings()

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     delivery_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
     delivery_attempt_timeout_s: float = Field(default=10.0, gt=0, le=60)
     delivery_max_in_flight_per_host: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("delivery_retry_schedule")
+    @classmethod
+    def _a_retry_schedule(cls, value: str) -> str:
+        """A bad schedule stops the process at start, not at its first delivery."""
+        from trigger_platform.delivery import retry_schedule
+
+        retry_schedule(value)
+        return value
 
 
 @lru_cache(maxsize=1)

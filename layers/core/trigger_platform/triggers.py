@@ -182,7 +182,8 @@ def replace_trigger(
     if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(f"The trigger is at version {current.version}, not {expected_version}.")
     change = edit(current, definition, _whole_seconds(clock.now()))
-    _check_target(definition, targets)
+    if definition.target != current.definition.target:
+        _check_target(definition, targets)  # a target kept as it was is not resolved again
     with uow:
         stored = uow.triggers.replace(with_signing_secret(change.trigger, kept_from=current), current.version)
         if stored is None:
