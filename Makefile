@@ -56,7 +56,7 @@ fmt: $(INSTALLED)
 migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.edge.cli migrate
 
-bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~14 min)
+bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~15 min)
 	for script in bench_core bench_scheduler bench_fire bench_logs bench_load bench_delivery; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
