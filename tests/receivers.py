@@ -2,13 +2,48 @@
 and verify every delivery's signature from the receiver's side, with Standard Webhooks."""
 
 import json
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+def _self_signed_certificate() -> tuple[str, str]:
+    """Files of a certificate for 127.0.0.1 signed by its own key, and that key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tempfile.mkdtemp()
+    cert_file, key_file = f"{folder}/cert.pem", f"{folder}/key.pem"
+    Path(cert_file).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    Path(key_file).write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
 
 
 @dataclass(frozen=True)
@@ -38,7 +73,8 @@ class Received:
 class Receiver:
     """Answers the scripted answers in turn, then ``then`` for ever; keeps every request."""
 
-    def __init__(self, *script: Answer, then: Answer | None = None, port: int = 0) -> None:
+    def __init__(self, *script: Answer, then: Answer | None = None, port: int = 0, tls: bool = False) -> None:
+        """``tls``: serve HTTPS with a self-signed certificate (one no client should trust)."""
         self.script = list(script)
         self.then = then or Answer()
         self.received: list[Received] = []
@@ -75,7 +111,11 @@ class Receiver:
 
         self.server = Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hooks"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*_self_signed_certificate())
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "Receiver":

@@ -371,3 +371,14 @@ def test_a_delivery_of_a_deleted_trigger_fails_without_a_request(invoke: Invoke,
         assert receiver.received == []
     assert delivery["status"] == "failed"
     assert delivery["attempts"][0]["error"] == "the trigger was deleted or has no target any more"
+
+
+def test_an_endpoint_whose_certificate_does_not_verify_is_not_delivered_to(
+    invoke: Invoke, tenant: Tenant, pump: Pump
+) -> None:
+    with Receiver(tls=True) as receiver:
+        log_id = fire(invoke, tenant, api_trigger(invoke, tenant, receiver.url)["id"])
+        (attempt, *_) = pump.until_attempted(tenant, log_id)["attempts"]
+        assert receiver.received == []
+    assert attempt["status_code"] is None
+    assert attempt["error"] == "TLS handshake or certificate check failed"

@@ -125,7 +125,8 @@ class HttpWebhookSender:
         pool = self._pool(parts.scheme, host, port, addresses[0])
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rsplit("@", 1)[-1]
-        timeout = urllib3.Timeout(connect=self._connect_timeout_s, read=self._attempt_timeout_s)
+        # The answer's headers must come within what is left of the attempt once connected.
+        timeout = urllib3.Timeout(total=self._attempt_timeout_s, connect=self._connect_timeout_s)
         try:
             response = pool.urlopen(
                 "POST",
