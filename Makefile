@@ -116,7 +116,7 @@ migrate: $(RUNTIME)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.edge.cli migrate
 
 bench: $(TOOLS)  ## every benchmark in bench/, one after the other (~15 min)
-	for script in bench_core bench_scheduler bench_fire bench_logs bench_load bench_server; do \
+	for script in bench_core bench_scheduler bench_fire bench_logs bench_load bench_server bench_delivery; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
 

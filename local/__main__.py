@@ -8,7 +8,8 @@ gracefully; if one of them dies, the other is stopped too and this process exits
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
 token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
 HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), WEB_CONNECTIONS_PER_WORKER,
-LOCAL_DATA_DIR.
+LOCAL_DATA_DIR, LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s),
+LOCAL_DELIVERY_WORKERS (concurrent delivery batches, default 8; 0 when another process delivers).
 """
 
 import ctypes
@@ -29,6 +30,7 @@ from local.logs import configure_logging
 from local.template import load_template
 from trigger_platform.edge import wiring
 from trigger_platform.errors import InvalidInput
+from trigger_platform.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
@@ -198,6 +200,8 @@ def main() -> int:
     if any(route.path == "/docs" for route in template.routes):
         print(f"  Docs:  {base}/docs", flush=True)
     print(f'  Try:   TOKEN=<the token below>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
+    if get_settings().delivery_allow_private_networks:
+        print("  Note:  DELIVERY_ALLOW_PRIVATE_NETWORKS=true: targets may be private or plain http (development only)")
     # The token is the banner's last line; nothing logged after it ever repeats it.
     print(f"  Token: {token}", flush=True)
     status = _supervise(children, stop)

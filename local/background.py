@@ -1,5 +1,6 @@
 """The scheduler process: what AWS runs beside the API (EventBridge Scheduler delivering to the fire
-function, and the template's ScheduleV2 crons), in a process of its own beside the web workers.
+function, the template's ScheduleV2 crons, and SQS delivering the outbox to the delivery function),
+in a process of its own beside the web workers.
 
 However many runtimes share a database, one runs the loops: the one holding a PostgreSQL
 advisory lock, on a connection of its own (the lock lives as long as that session). The others
@@ -10,14 +11,17 @@ log per trigger and scheduled time is a key. What a tick does is local/scheduler
 ``python -m local`` starts it; ``python -m local.background`` runs it alone (a service of its own)."""
 
 import logging
+import os
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
 import psycopg2
 
+from local.deliveries import DeliveryLoop
 from local.logs import configure_logging
 from local.scheduler import CronLoop, SchedulerLoop
 from local.server import FunctionHost
@@ -72,16 +76,25 @@ class Leadership:
             self._connection = None
 
 
-def background_loops(template: LocalTemplate, functions: FunctionHost) -> list[SchedulerLoop | CronLoop]:
-    """The scheduler loop and one loop per ``rate(...)`` cron of the template."""
+Loop = SchedulerLoop | CronLoop | DeliveryLoop
+
+
+def background_loops(template: LocalTemplate, functions: FunctionHost) -> list[Loop]:
+    """The scheduler loop, one loop per ``rate(...)`` cron of the template, and the SQS event
+    source mapping of each queue consumer (the delivery function)."""
     from local.schedules import LocalScheduler
     from trigger_platform.adapters.partitions import LogPartitions
     from trigger_platform.adapters.postgres import Database
     from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
     from trigger_platform.edge import wiring
 
-    loops: list[SchedulerLoop | CronLoop] = [
-        CronLoop(functions, function, period) for function, period in template.crons
+    loops: list[Loop] = [CronLoop(functions, function, period) for function, period in template.crons]
+    visibility = timedelta(seconds=float(os.environ.get("LOCAL_DELIVERY_VISIBILITY_S", "180")))
+    workers = int(os.environ.get("LOCAL_DELIVERY_WORKERS", "8"))
+    loops += [
+        DeliveryLoop(Database(wiring.database_url), function, batch_size, wiring.clock(), workers, visibility)
+        for function, batch_size in template.queue_consumers
+        if workers > 0
     ]
     if template.schedule_target is not None:
         # Its own connection (the crons' handlers use theirs), so that a batch's claim, logs and

@@ -1,4 +1,5 @@
-"""Reads what the local runtime needs from template.yaml: Api routes, the authorizer, gateway responses."""
+"""Reads what the local runtime needs from template.yaml: Api routes, the authorizer, gateway
+responses, the schedules' target, the crons and the SQS consumers."""
 
 import json
 import re
@@ -67,6 +68,8 @@ class LocalTemplate:
     gateway_responses: dict[str, GatewayResponse]
     schedule_target: Function | None = None
     crons: list[tuple[Function, float]] = field(default_factory=list)
+    #: Functions an SQS event source mapping invokes, with the mapping's batch size.
+    queue_consumers: list[tuple[Function, int]] = field(default_factory=list)
 
 
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -82,6 +85,15 @@ def _crons(resources: dict[str, Any], functions: dict[str, Function]) -> list[tu
             rate = re.fullmatch(r"rate\((\d+) (\w+)\)", str(event["Properties"]["ScheduleExpression"]))
             if rate and rate.group(2) in _RATE_UNITS:
                 found.append((functions[logical_id], float(int(rate.group(1)) * _RATE_UNITS[rate.group(2)])))
+    return found
+
+
+def _queue_consumers(resources: dict[str, Any], functions: dict[str, Function]) -> list[tuple[Function, int]]:
+    found = []
+    for logical_id, resource in resources.items():
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") == "SQS":
+                found.append((functions[logical_id], int(event["Properties"].get("BatchSize", 10))))
     return found
 
 
@@ -164,6 +176,7 @@ def load_template(path: Path) -> LocalTemplate:
         gateway_responses,
         _schedule_target(resources, functions),
         _crons(resources, functions),
+        _queue_consumers(resources, functions),
     )
 
 

@@ -1,6 +1,7 @@
 """GET /logs/aggregate: counts of the caller's logs by state, trigger and source (cached).
 
-Counts of the logs the caller can still read: in total, per trigger and per source, by state.
+Counts of the logs the caller can still read: in total, per trigger and per source, by state; and by
+where their delivery stands.
 """
 
 from typing import Annotated, Any
@@ -42,7 +43,12 @@ def aggregate_logs(
 ) -> Response[str]:
     query = logs.log_filter(state, trigger_id, None, since, None)
     aggregate, cache_status = log_aggregate(
-        tenant_id(app), query, store=wiring.unit_of_work().logs, cache=wiring.cache(), clock=wiring.clock()
+        tenant_id(app),
+        query,
+        store=wiring.unit_of_work().logs,
+        cache=wiring.cache(),
+        clock=wiring.clock(),
+        deliveries=wiring.unit_of_work().deliveries,
     )
     logger.info("logs aggregated", cache=cache_status)
     count(f"Cache{cache_status.title()}", route="aggregate_logs")

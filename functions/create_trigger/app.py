@@ -2,7 +2,8 @@
 
 A scheduled trigger fires once after an interval, once at a time, or recurring (every interval, or
 by cron in a time zone); an api trigger fires when a client calls its endpoint with a body that fits
-its payload. The answer carries the stored trigger, its ETag and its URL.
+its payload. With a target, each fire is POSTed to its URL, signed with the secret the answer shows.
+The answer carries the stored trigger, its ETag and its URL.
 """
 
 from typing import Any
@@ -34,7 +35,12 @@ app = make_resolver()
 )
 def create_trigger(definition: TriggerDefinition) -> Response[str]:
     trigger = triggers.create_trigger(
-        tenant_id(app), definition.root, uow=wiring.unit_of_work(), clock=wiring.clock(), quotas=wiring.quotas()
+        tenant_id(app),
+        definition.root,
+        uow=wiring.unit_of_work(),
+        clock=wiring.clock(),
+        targets=wiring.target_guard(),
+        quotas=wiring.quotas(),
     )
     logger.info("trigger created", trigger_id=str(trigger.id), trigger_type=trigger.definition.type)
     count("TriggersCreated", type=trigger.definition.type)

@@ -23,7 +23,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ValidationError:
         logger.error("scheduled fire rejected: the event is not a schedule input")
         return {"status": "rejected"}  # retrying a malformed event cannot help
-    (outcome,) = firing.fire_scheduled([due], uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock())
+    (outcome,) = firing.fire_scheduled(
+        [due], uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock(), queue=wiring.delivery_queue()
+    )
     if outcome.log is None:
         logger.info("scheduled fire skipped", reason=outcome.skipped, version=due.version)
         count("SkippedFires", reason=str(outcome.skipped))

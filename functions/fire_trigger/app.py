@@ -60,6 +60,7 @@ def fire_trigger(
         uow=wiring.unit_of_work(),
         cache=wiring.cache(),
         clock=wiring.clock(),
+        queue=wiring.delivery_queue(),
     )
     logger.info("trigger fired", trigger_id=trigger_id, log_id=str(result.log_id), replayed=result.replayed)
     if not result.replayed:

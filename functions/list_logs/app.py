@@ -1,8 +1,8 @@
 """GET /logs: the caller's event logs, newest first, a keyset page at a time (first pages cached).
 
-The caller's logs, newest first, filtered by state, trigger, source and time; the next page is in
-the Link header. First pages may come from the cache (X-Cache), never staler than a log's state
-change.
+The caller's logs, newest first, filtered by state, trigger, source, delivery and time, each with
+its delivery in brief; the next page is in the Link header. First pages may come from the cache
+(X-Cache), never staler than a log's state change.
 """
 
 from datetime import datetime
@@ -25,7 +25,7 @@ from trigger_platform.edge.responses import json_response
 from trigger_platform.ids import ID_PATTERN
 from trigger_platform.lifecycle import LogState
 from trigger_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from trigger_platform.records import LogSource
+from trigger_platform.records import DeliveryStatus, LogSource
 from trigger_platform.views import LogView
 
 app = make_resolver()
@@ -50,6 +50,9 @@ def list_logs(
     ] = None,
     trigger_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this trigger's logs")] = None,
     source: Annotated[LogSource | None, Query(description="Only logs fired this way")] = None,
+    delivery: Annotated[
+        DeliveryStatus | None, Query(description="Only logs whose delivery stands so (none: no target)")
+    ] = None,
     since: Annotated[
         IsoDateTime | None, Query(description="fired at or after (ISO-8601 with offset; read to the second)")
     ] = None,
@@ -61,7 +64,7 @@ def list_logs(
         str | None, Query(pattern=logs.LOG_CURSOR_PATTERN, description="From the previous page's Link")
     ] = None,
 ) -> Response[str]:
-    query = logs.log_filter(state, trigger_id, source, since, until)
+    query = logs.log_filter(state, trigger_id, source, since, until, delivery)
     page, cache_status = log_page(
         tenant_id(app),
         query,
@@ -79,6 +82,7 @@ def list_logs(
             "state": state,
             "trigger_id": trigger_id,
             "source": source,
+            "delivery": delivery,
             "since": since,
             "until": until,
         }

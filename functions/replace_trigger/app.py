@@ -52,6 +52,7 @@ def replace_trigger(
         clock=wiring.clock(),
         expected_version=expected_version(if_match),
         quotas=wiring.quotas(),
+        targets=wiring.target_guard(),
     )
     logger.info("trigger replaced", trigger_id=trigger_id, version=trigger.version)
     count("TriggersReplaced", type=trigger.definition.type)

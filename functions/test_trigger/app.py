@@ -27,7 +27,12 @@ app = make_resolver(validate=False)  # its only input is the id in the path
 )
 def test_trigger(trigger_id: str) -> Response[str]:
     outcome = firing.test_trigger(
-        tenant_id(app), trigger_id, uow=wiring.unit_of_work(), cache=wiring.cache(), clock=wiring.clock()
+        tenant_id(app),
+        trigger_id,
+        uow=wiring.unit_of_work(),
+        cache=wiring.cache(),
+        clock=wiring.clock(),
+        queue=wiring.delivery_queue(),
     )
     logger.info("trigger tested", trigger_id=trigger_id, log_id=outcome.log_id, failure=outcome.failure)
     count("Fires" if outcome.log else "FailedTests", source="test")

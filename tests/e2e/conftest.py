@@ -155,7 +155,9 @@ def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "LOCAL_DATA_DIR": str(log_path.parent),
         "REDIS_URL": urlunsplit(redis_server._replace(path=f"/{RUNTIME_REDIS_DB}")),
     }
-    started = start_runtime(env, log_path)
+    # No target resolves (not even a literal address), so generated input never sends a delivery
+    # anywhere; and this runtime delivers nothing, leaving the run's outbox to the delivery tests.
+    started = start_runtime({**env, "DELIVERY_RESOLVER_TABLE": "", "LOCAL_DELIVERY_WORKERS": "0"}, log_path)
     assert started.token == token
     yield started
     stop_runtime(started)

@@ -216,3 +216,56 @@ def test_every_tenant_is_throttled_on_its_own_and_the_stage_caps_them_all() -> N
     assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     fire = resources()["FireScheduledFunction"]["Properties"]
     assert fire["ReservedConcurrentExecutions"] == {"Ref": "FireReservedConcurrency"}
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return [statement["Action"]] if isinstance(statement["Action"], str) else list(statement["Action"])
+
+
+def test_the_delivery_function_consumes_its_queue_with_partial_batch_responses_and_a_dead_letter_queue() -> None:
+    everything = resources()
+    function = everything["DeliveryFunction"]["Properties"]
+    (event,) = function["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["DeliveryQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+    queue = everything["DeliveryQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]  # as AWS advises for a mapping
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] > 8  # more receives than the retry schedule's attempts
+    alarm = everything["DeliveryDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeliveryDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 0
+
+
+def test_only_the_functions_that_enqueue_may_send_and_only_the_consumer_may_delay_messages() -> None:
+    send = resources()["SendDeliveriesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(_actions(s), s["Resource"]) for s in send] == [
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+    ]
+    for name, function in functions().items():
+        props = function["Properties"]
+        source = (ROOT / props["CodeUri"] / "app.py").read_text()
+        consumer = any(e["Type"] == "SQS" for e in (props.get("Events") or {}).values())
+        enqueues = "wiring.delivery_queue()" in source and not consumer
+        may_send = {"Ref": "SendDeliveriesPolicy"} in props.get("Policies", [])
+        assert may_send == enqueues, name
+        has_url = "DELIVERY_QUEUE_URL" in props.get("Environment", {}).get("Variables", {})
+        assert has_url == (enqueues or consumer), name
+        delays = [
+            s
+            for p in props.get("Policies", [])
+            if isinstance(p, dict) and "Statement" in p
+            for s in p["Statement"]
+            if "sqs:ChangeMessageVisibility" in _actions(s)
+        ]
+        assert bool(delays) == consumer, name
+        assert all(s["Resource"] == {"Fn::GetAtt": ["DeliveryQueue", "Arn"]} for s in delays)
+
+
+def test_the_local_runtime_finds_the_queue_consumer_it_emulates() -> None:
+    template = load_template(TEMPLATE)
+    assert [(function.logical_id, batch) for function, batch in template.queue_consumers] == [("DeliveryFunction", 10)]

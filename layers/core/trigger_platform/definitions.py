@@ -8,6 +8,7 @@ definition is read back by ``records.py`` without running these validators again
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -139,6 +140,35 @@ def _not_blank(name: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)]
 
+MAX_TARGET_URL_LENGTH = 2048
+
+
+def _target_url(url: str) -> str:
+    """The shape of a target URL; whether its host may be reached (the SSRF guard, and plain http
+    outside development) is judged by ``targets.py``, which can resolve names."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("must be a valid URL") from exc
+    if parts.scheme not in ("https", "http"):
+        raise ValueError("must be an https URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if not parts.hostname or port == 0:
+        raise ValueError("must name a host")
+    if any(c.isspace() for c in url):
+        raise ValueError("must not contain whitespace")
+    return url
+
+
+class Target(StrictModel):
+    """Where each fire is delivered: an HTTPS endpoint of the customer's, POSTed a signed JSON body."""
+
+    url: Annotated[str, Field(min_length=1, max_length=MAX_TARGET_URL_LENGTH), AfterValidator(_target_url)] = Field(
+        examples=["https://example.com/hooks/orders"]
+    )
+
 
 class ScheduledDefinition(StrictModel):
     type: Literal["scheduled"]
@@ -146,6 +176,7 @@ class ScheduledDefinition(StrictModel):
     schedule: Schedule
     payload: FlatPayload = Field(default_factory=dict)
     enabled: bool = Field(default=True, strict=True)
+    target: Target | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ApiDefinition(StrictModel):
@@ -164,6 +195,7 @@ class ApiDefinition(StrictModel):
         examples=[{"key": "string", "count": "integer", "note": "string?"}],
     )
     enabled: bool = Field(default=True, strict=True)
+    target: Target | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @property
     def schema_in_force(self) -> dict[str, str]:

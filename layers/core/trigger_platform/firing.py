@@ -1,7 +1,9 @@
 """Firing triggers: by an API call, by a manual test, or by a schedule — each writes one event log.
 
 Exactly-once rules live in the database: a scheduled (trigger, time) pair is logged once however
-often it is delivered, and an Idempotency-Key maps to one log for 24 hours.
+often it is delivered, and an Idempotency-Key maps to one log for 24 hours. A fire of a trigger
+with a target also writes its delivery's outbox row, in the same unit of work as the log, and then
+wakes the delivery queue; a trigger without a target writes nothing more.
 """
 
 import hashlib
@@ -14,13 +16,14 @@ from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.definitions import AnyDefinition, ApiDefinition, ScheduledDefinition
+from trigger_platform.delivery import enqueue, jobs_for
 from trigger_platform.errors import Conflict, FieldError, InvalidInput, ServiceUnavailable
 from trigger_platform.fire_input import ScheduledFire
 from trigger_platform.ids import new_id
 from trigger_platform.logs import invalidate_tenant_logs
 from trigger_platform.payloads import overlay
-from trigger_platform.ports import Cache, UnitOfWork
-from trigger_platform.records import EventLog, LogSource, ScheduleProgress, Trigger
+from trigger_platform.ports import Cache, DeliveryQueue, UnitOfWork
+from trigger_platform.records import DeliveryJob, EventLog, LogSource, ScheduleProgress, Trigger
 from trigger_platform.schedules import is_recurring, next_fire_after
 from trigger_platform.triggers import checked_definition, get_trigger
 
@@ -48,6 +51,16 @@ def _log(
         fired_at=now,
         payload=dict(definition.payload) if payload is None else payload,
     )
+
+
+def _insert(log: EventLog, jobs: list[DeliveryJob], uow: UnitOfWork) -> None:
+    """Write a log, with its outbox row when its trigger has a target (one statement when not)."""
+    if not jobs:
+        uow.logs.insert(log)
+        return
+    with uow:
+        uow.logs.insert(log)
+        uow.deliveries.add(jobs)
 
 
 # API fires -------------------------------------------------------------------------------------
@@ -84,6 +97,7 @@ def fire_api_trigger(
     uow: UnitOfWork,
     cache: Cache,
     clock: Clock,
+    queue: DeliveryQueue | None = None,
 ) -> FireResult:
     """Fire an api trigger with a call's body overlaid on its predefined payload."""
     trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
@@ -96,18 +110,21 @@ def fire_api_trigger(
     if errors:
         raise InvalidInput("The body does not fit the trigger's payload schema.", errors=errors)
     log = _log(tenant_id, definition, "api", clock.now(), payload, trigger_id=trigger.id)
+    jobs = jobs_for([log], {trigger.id: trigger})
     if idempotency_key is None:
-        uow.logs.insert(log)
+        _insert(log, jobs, uow)
         invalidate_tenant_logs(cache, tenant_id)
+        enqueue(queue, jobs)
         return FireResult(log.id, replayed=False)
     key = _checked_key(idempotency_key)
     request_hash = _request_hash(trigger.id, body)
     with uow:
         earlier = uow.logs.claim_idempotency_key(tenant_id, key, request_hash, log.id, log.fired_at, IDEMPOTENCY_TTL)
         if earlier is None:
-            uow.logs.insert(log)
+            _insert(log, jobs, uow)
     if earlier is None:
         invalidate_tenant_logs(cache, tenant_id)
+        enqueue(queue, jobs)
         return FireResult(log.id, replayed=False)
     earlier_hash, earlier_log = earlier
     if earlier_hash != request_hash:
@@ -134,9 +151,16 @@ class ManualTest:
         return str(self.log.id) if self.log else None
 
 
-def _logged_test(log: EventLog, uow: UnitOfWork, cache: Cache) -> ManualTest:
-    uow.logs.insert(log)
+def _logged_test(
+    log: EventLog,
+    uow: UnitOfWork,
+    cache: Cache,
+    jobs: list[DeliveryJob] | None = None,
+    queue: DeliveryQueue | None = None,
+) -> ManualTest:
+    _insert(log, jobs or [], uow)
     invalidate_tenant_logs(cache, log.tenant_id)
+    enqueue(queue, jobs or [])
     return ManualTest(log)
 
 
@@ -156,11 +180,21 @@ def test_definition(
         return _unavailable(error)
 
 
-def test_trigger(tenant_id: UUID, trigger_id: str, *, uow: UnitOfWork, cache: Cache, clock: Clock) -> ManualTest:
-    """Fire a saved trigger once, now, whatever its schedule, leaving the schedule as it is."""
+def test_trigger(
+    tenant_id: UUID,
+    trigger_id: str,
+    *,
+    uow: UnitOfWork,
+    cache: Cache,
+    clock: Clock,
+    queue: DeliveryQueue | None = None,
+) -> ManualTest:
+    """Fire a saved trigger once, now, whatever its schedule, leaving the schedule as it is; its
+    delivery, when it has a target, says ``"is_test": true``."""
     try:
         trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
-        return _logged_test(_log(tenant_id, trigger.definition, "test", clock.now(), trigger_id=trigger.id), uow, cache)
+        log = _log(tenant_id, trigger.definition, "test", clock.now(), trigger_id=trigger.id)
+        return _logged_test(log, uow, cache, jobs_for([log], {trigger.id: trigger}), queue)
     except ServiceUnavailable as error:
         return _unavailable(error)
 
@@ -207,7 +241,12 @@ def _latest_progress(fired: list[tuple[Trigger, ScheduledFire]]) -> list[Schedul
 
 
 def fire_scheduled(
-    fires: Sequence[ScheduledFire], *, uow: UnitOfWork, cache: Cache, clock: Clock
+    fires: Sequence[ScheduledFire],
+    *,
+    uow: UnitOfWork,
+    cache: Cache,
+    clock: Clock,
+    queue: DeliveryQueue | None = None,
 ) -> list[ScheduledFireOutcome]:
     """Log due times of scheduled triggers, each exactly once however often it is delivered: the
     fire Lambda passes the one it received, the local scheduler a batch, in one unit of work."""
@@ -235,8 +274,12 @@ def fire_scheduled(
     with uow:
         inserted = uow.logs.record_scheduled_fires([log for _, _, log in fireable])
         uow.triggers.record_fires(_latest_progress([(t, fire) for t, fire, log in fireable if log.id in inserted]))
+        jobs = jobs_for([log for _, _, log in fireable if log.id in inserted], {t.id: t for t, _, _ in fireable})
+        if jobs:
+            uow.deliveries.add(jobs)
     for tenant_id in {log.tenant_id for _, _, log in fireable if log.id in inserted}:
         invalidate_tenant_logs(cache, tenant_id)
+    enqueue(queue, jobs)
     return skipped + [
         ScheduledFireOutcome(fire, log) if log.id in inserted else ScheduledFireOutcome(fire, None, "duplicate")
         for _, fire, log in fireable

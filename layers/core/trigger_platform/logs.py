@@ -17,8 +17,8 @@ from trigger_platform.errors import CacheUnavailable, FieldError, InvalidInput, 
 from trigger_platform.ids import parse_id
 from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, Selection, next_change, state_of, window
 from trigger_platform.pagination import unbase64
-from trigger_platform.ports import Cache, LogStore
-from trigger_platform.records import EventLog, LogSource
+from trigger_platform.ports import Cache, DeliveryStore, LogStore
+from trigger_platform.records import DeliveryStatus, EventLog, LogSource
 
 #: The longest any read is treated as exact, even when no log in it changes state sooner.
 EXACT_FOR_AT_MOST = timedelta(seconds=30)
@@ -32,6 +32,7 @@ class LogFilter:
     source: LogSource | None = None
     since: datetime | None = None
     until: datetime | None = None
+    delivery: DeliveryStatus | None = None
 
 
 def log_filter(
@@ -40,6 +41,7 @@ def log_filter(
     source: LogSource | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    delivery: DeliveryStatus | None = None,
 ) -> LogFilter:
     """A filter from query parameters; a malformed trigger id is an error, not an empty result."""
     parsed = None
@@ -47,7 +49,7 @@ def log_filter(
         parsed = parse_id(trigger_id)
         if parsed is None:
             raise InvalidInput("The filter is not valid.", errors=[FieldError("trigger_id", "must be a trigger id")])
-    return LogFilter(state, parsed, source, _to_the_second(since), _to_the_second(until))
+    return LogFilter(state, parsed, source, _to_the_second(since), _to_the_second(until), delivery)
 
 
 def _to_the_second(moment: datetime | None) -> datetime | None:
@@ -136,7 +138,7 @@ def list_logs(
     """A page of logs, newest first, older than ``cursor``, and until when it stays exact."""
     now = clock.now()
     before = decode_log_cursor(cursor) if cursor else None
-    rows = store.list_page(tenant_id, _selection(now, query.state, query), before, limit + 1)
+    rows = store.list_page(tenant_id, _selection(now, query.state, query), before, limit + 1, query.delivery)
     page = rows[:limit]
     next_cursor = encode_log_cursor(page[-1]) if len(rows) > limit else None
     exact_until = min((next_change(log.fired_at, now) for log in page), default=now + EXACT_FOR_AT_MOST)
@@ -175,10 +177,13 @@ class LogAggregate:
     by_trigger: list[TriggerCounts]
     by_source: dict[LogSource, StateCounts]
     exact_until: datetime
+    deliveries: dict[DeliveryStatus, int]
 
 
-def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock) -> LogAggregate:
-    """Totals, per-trigger and per-source counts, newest-firing trigger first."""
+def aggregate_logs(
+    tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock, deliveries: DeliveryStore | None = None
+) -> LogAggregate:
+    """Totals, per-trigger and per-source counts, newest-firing trigger first, and deliveries by status."""
     now = clock.now()
     rows = store.aggregate(tenant_id, _selection(now, query.state, query), now - ACTIVE_FOR)
     totals = StateCounts()
@@ -197,4 +202,9 @@ def aggregate_logs(tenant_id: UUID, query: LogFilter, *, store: LogStore, clock:
             if moment is not None:
                 exact_until = min(exact_until, next_change(moment, now))
     ordered = sorted(by_trigger.values(), key=lambda counts: counts.last_fired_at, reverse=True)
-    return LogAggregate(totals, ordered, by_source, exact_until)
+    delivered = deliveries.counts(tenant_id, _selection(now, query.state, query)) if deliveries is not None else {}
+    by_delivery: dict[DeliveryStatus, int] = {
+        status: delivered.get(status, 0) for status in ("pending", "delivered", "failed")
+    }
+    by_delivery["none"] = max(0, totals.total - sum(by_delivery.values()))
+    return LogAggregate(totals, ordered, by_source, exact_until, by_delivery)

@@ -1,25 +1,43 @@
 """The small interfaces the domain needs; adapters implement them, tests pass in-memory fakes."""
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog, FoundToken, ScheduleProgress, TenantUsage, Trigger
+from trigger_platform.records import (
+    AggregateRow,
+    Attempt,
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    EventLog,
+    FoundToken,
+    ScheduleProgress,
+    SigningSecrets,
+    TenantUsage,
+    Trigger,
+)
 
 __all__ = [
     "ApiKeys",
     "Cache",
     "Clock",
+    "DeliveryQueue",
+    "DeliveryStore",
     "LogStore",
+    "Resolver",
     "RetentionStore",
     "Scheduler",
     "TokenStore",
     "TriggerStore",
     "UnitOfWork",
+    "WebhookSender",
 ]
 
 
@@ -57,6 +75,13 @@ class TriggerStore(Protocol):
         the trigger's schedule is still the one it names."""
         ...
 
+    def rotate_secret(
+        self, tenant_id: UUID, trigger_id: UUID, secret: str, previous_expires_at: datetime
+    ) -> Trigger | None:
+        """Make ``secret`` the trigger's signing secret, keeping the one it replaces until
+        ``previous_expires_at``; None when the trigger is not there or has no target."""
+        ...
+
 
 class LogStore(Protocol):
     def insert(self, log: EventLog) -> None: ...
@@ -71,18 +96,130 @@ class LogStore(Protocol):
         """None when ``key`` is now ours, else the (request hash, log id) of its unexpired first use."""
         ...
 
-    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None: ...
+    def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
+        """One log with its delivery in full."""
+        ...
 
     def list_page(
-        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
+        self,
+        tenant_id: UUID,
+        selection: Selection,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+        delivery: DeliveryStatus | None = None,
     ) -> list[EventLog]:
-        """Up to ``limit`` selected logs, newest first, older than the ``before`` key."""
+        """Up to ``limit`` selected logs, newest first, older than the ``before`` key, with their
+        deliveries in brief (only those whose delivery is ``delivery``, when given)."""
         ...
 
     def oldest_fired_at(self, tenant_id: UUID, selection: Selection) -> datetime | None: ...
 
     def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
         """Counts of the selected logs per (trigger, source); active ones fired after ``active_after``."""
+        ...
+
+
+IPAddress = IPv4Address | IPv6Address
+
+
+class Resolver(Protocol):
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Every address ``host`` (a name or a literal) resolves to; empty when it does not resolve."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One signed POST of a log to its target."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one POST came to: the status (None without an answer), how long it took, what went wrong,
+    and a Retry-After the endpoint asked for. ``deferred`` means it was not tried: the target's host
+    already had as many deliveries in flight as it may."""
+
+    status_code: int | None
+    duration_ms: int
+    error: str | None = None
+    retry_after_s: float | None = None
+    deferred: bool = False
+
+
+class WebhookSender(Protocol):
+    def send_all(self, requests: list[WebhookRequest]) -> list[SendResult]:
+        """POST each request (concurrently, bounded per target host); one result per request, in order."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """What wakes the delivery function: SQS on AWS. The local runtime reads the outbox itself."""
+
+    def send(self, log_ids: list[UUID]) -> None:
+        """Ask for these logs to be delivered now."""
+        ...
+
+    def retry_in(self, receipt: str, seconds: float) -> None:
+        """Make a received message come back in ``seconds`` (its visibility timeout)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery leased for one attempt, with what the attempt needs: the log (None once it is past
+    retention) and the trigger's signing secrets (None once it is deleted or has no target)."""
+
+    log_id: UUID
+    tenant_id: UUID
+    url: str
+    attempts_in_round: int
+    log: EventLog | None
+    secrets: SigningSecrets | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """An attempt's outcome to store: the attempt (None for a deferral) and where that leaves the delivery."""
+
+    log_id: UUID
+    attempt: Attempt | None
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
+
+
+class DeliveryStore(Protocol):
+    """The outbox: one row per log of a trigger with a target, written in the fire's unit of work."""
+
+    def add(self, jobs: list[DeliveryJob]) -> None: ...
+
+    def claim(self, receipts: dict[UUID, str], now: datetime, lease_until: datetime) -> list[ClaimedDelivery]:
+        """Lease the pending, due deliveries among ``receipts`` (log id → the message's receipt) that no
+        one else holds; a lease taken with the same receipt is ours."""
+        ...
+
+    def pending_until(self, log_ids: list[UUID]) -> dict[UUID, datetime]:
+        """For those still pending: when they may be tried next (due time, or end of another's lease)."""
+        ...
+
+    def record(self, records: list[AttemptRecord]) -> None:
+        """Store attempts and release their leases."""
+        ...
+
+    def redeliver(self, tenant_id: UUID, log_id: UUID, now: datetime) -> Delivery | None:
+        """Make a delivery pending and due now, as a new round; None when there is none or it is in flight."""
+        ...
+
+    def overdue(self, due_before: datetime, now: datetime, limit: int) -> list[UUID]:
+        """Pending deliveries due before ``due_before`` and not in flight (their message was lost),
+        marked due at ``now`` so the next sweep leaves them alone for a while."""
+        ...
+
+    def counts(self, tenant_id: UUID, selection: Selection) -> dict[DeliveryStatus, int]:
+        """Deliveries of the selected logs, by status."""
         ...
 
 
@@ -116,6 +253,9 @@ class UnitOfWork(Protocol):
 
     @property
     def logs(self) -> LogStore: ...
+
+    @property
+    def deliveries(self) -> DeliveryStore: ...
 
     @property
     def scheduler(self) -> Scheduler: ...
@@ -191,3 +331,5 @@ class RetentionStore(Protocol):
     def purge_idempotency_keys(self, created_before: datetime, limit: int) -> int: ...
 
     def purge_scheduled_fires(self, fired_before: datetime, limit: int) -> int: ...
+
+    def purge_deliveries(self, fired_before: datetime, limit: int) -> int: ...

@@ -8,6 +8,7 @@ never makes existing triggers unreadable.
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from trigger_platform.definitions import (
@@ -18,6 +19,7 @@ from trigger_platform.definitions import (
     CronSchedule,
     IntervalSchedule,
     ScheduledDefinition,
+    Target,
     TriggerType,
     schedule_kind,
 )
@@ -26,6 +28,8 @@ from trigger_platform.payloads import Scalar
 #: What the platform keeps about a trigger's schedule: ``completed`` once a one-time trigger fired.
 TriggerStatus = Literal["active", "completed"]
 LogSource = Literal["scheduled", "api", "test"]
+#: Where a log's delivery stands: ``none`` when its trigger had no target.
+DeliveryStatus = Literal["pending", "delivered", "failed", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +51,82 @@ class Trigger:
     armed_version: int
     created_at: datetime
     updated_at: datetime
+    #: The Standard Webhooks secret deliveries are signed with, while the trigger has a target; the
+    #: one it replaced keeps signing too until ``previous_secret_expires_at`` (rotation).
+    signing_secret: str | None = None
+    previous_signing_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
     @property
     def is_scheduled(self) -> bool:
         return isinstance(self.definition, ScheduledDefinition)
+
+    @property
+    def secrets(self) -> "SigningSecrets | None":
+        if self.signing_secret is None:
+            return None
+        return SigningSecrets(self.signing_secret, self.previous_signing_secret, self.previous_secret_expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningSecrets:
+    """A trigger's signing secret, and during a rotation's overlap the one it replaced."""
+
+    current: str
+    previous: str | None = None
+    previous_expires_at: datetime | None = None
+
+    def in_force(self, now: datetime) -> list[str]:
+        """The secrets a delivery at ``now`` is signed with."""
+        if self.previous and self.previous_expires_at and now < self.previous_expires_at:
+            return [self.current, self.previous]
+        return [self.current]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at delivering a log: its HTTP status (None when no answer came) or what went wrong."""
+
+    at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A log's delivery as stored. Lists of logs read it in brief: ``attempts`` is then empty and
+    ``attempt_count`` says how many there were."""
+
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    attempts: tuple[Attempt, ...] = ()
+
+
+NO_DELIVERY = Delivery("none", 0, None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    """The outbox row a fire of a trigger with a target writes with its log: deliver ``log_id`` to
+    ``url`` (the target it had when it fired), starting now."""
+
+    log_id: UUID
+    tenant_id: UUID
+    trigger_id: UUID
+    fired_at: datetime
+    url: str
+
+    @property
+    def host(self) -> str:
+        return target_host(self.url)
+
+
+def target_host(url: str) -> str:
+    """What a target's concurrency is bounded by: its host and port (``example.com:443``)."""
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +143,7 @@ class EventLog:
     fired_at: datetime
     payload: dict[str, Scalar]
     status: str = "success"
+    delivery: Delivery = NO_DELIVERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +184,12 @@ def _stored_schedule(document: dict[str, Any]) -> AnySchedule:
 
 def stored_definition(document: dict[str, Any]) -> AnyDefinition:
     """The definition a ``definition.model_dump(mode="json")`` document was made from."""
+    target = document.get("target")
     common = {
         "name": document.get("name"),
         "payload": document.get("payload", {}),
         "enabled": document.get("enabled", True),
+        "target": Target.model_construct(url=target["url"]) if target else None,
     }
     if document["type"] == "scheduled":
         return ScheduledDefinition.model_construct(

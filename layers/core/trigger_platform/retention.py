@@ -31,6 +31,7 @@ class RetentionReport:
     logs_removed: int = 0
     idempotency_keys_purged: int = 0
     scheduled_fires_purged: int = 0
+    deliveries_purged: int = 0
 
 
 def hours_between(start: datetime, end: datetime) -> list[datetime]:
@@ -55,4 +56,6 @@ def run_retention(*, store: RetentionStore, clock: Clock) -> RetentionReport:
             logs_removed=removed,
             idempotency_keys_purged=store.purge_idempotency_keys(now - IDEMPOTENCY_RETENTION, MAX_ROWS_PURGED_PER_RUN),
             scheduled_fires_purged=store.purge_scheduled_fires(now - SCHEDULED_FIRE_RETENTION, MAX_ROWS_PURGED_PER_RUN),
+            # A delivery outlives its log by nothing: without the log there is nothing to send.
+            deliveries_purged=store.purge_deliveries(now - RETAINED_FOR, MAX_ROWS_PURGED_PER_RUN),
         )

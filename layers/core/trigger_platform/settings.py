@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,6 +66,32 @@ class Settings(BaseSettings):
     dead_letter_queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:trigger-platform-fire-dlq"
     scheduler_max_retry_attempts: int = Field(default=185, ge=0, le=185)
     scheduler_max_event_age_s: int = Field(default=86400, ge=60, le=86400)
+
+    # Delivery of fires to the customers' endpoints (see delivery.py).
+    delivery_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000,36000",
+        description="Seconds to wait before each retry, comma-separated; its length is the number of retries",
+    )
+    delivery_allow_private_networks: bool = Field(
+        default=False, description="Lift the SSRF guard and accept http (development and tests only)"
+    )
+    delivery_resolver_table: str | None = Field(
+        default=None,
+        description="Resolve target hosts from this table (name=address[;address],…) instead of DNS; tests only",
+    )
+    delivery_queue_url: str | None = Field(default=None, description="The SQS delivery queue (AWS); unset locally")
+    delivery_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
+    delivery_attempt_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    delivery_max_in_flight_per_host: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("delivery_retry_schedule")
+    @classmethod
+    def _a_retry_schedule(cls, value: str) -> str:
+        """A bad schedule stops the process at start, not at its first delivery."""
+        from trigger_platform.delivery import retry_schedule
+
+        retry_schedule(value)
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,9 @@ does not have (or at another version); the fire path skips those, and ``reconcil
 
 ``PUT`` edits: a trigger keeps its state and next fire time unless its schedule itself changes, so
 a rename never re-arms a one-time trigger that already fired, nor restarts an interval.
+
+A trigger with a target gets a signing secret from the platform when it gains the target, keeps it
+through edits, and loses it with the target; its host must pass the SSRF guard (``targets.py``).
 """
 
 from dataclasses import dataclass, replace
@@ -16,13 +19,15 @@ from uuid import UUID
 
 from trigger_platform.clock import Clock
 from trigger_platform.definitions import AnyDefinition, AnySchedule, ScheduledDefinition
-from trigger_platform.errors import FieldError, InvalidInput, NotFound, PreconditionFailed, QuotaExceeded
+from trigger_platform.delivery import ROTATION_OVERLAP, new_signing_secret, with_signing_secret
+from trigger_platform.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed, QuotaExceeded
 from trigger_platform.ids import new_id, parse_id
 from trigger_platform.pagination import decode_cursor, encode_cursor
 from trigger_platform.payloads import predefined_payload_errors
 from trigger_platform.ports import TriggerStore, UnitOfWork
 from trigger_platform.records import TenantUsage, Trigger
 from trigger_platform.schedules import first_fire_at, is_recurring, next_fire_after, schedule_errors
+from trigger_platform.targets import TargetGuard
 
 
 @dataclass(frozen=True)
@@ -100,23 +105,40 @@ def _whole_seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def _check_target(definition: AnyDefinition, targets: TargetGuard | None) -> None:
+    if definition.target is None:
+        return
+    if targets is None:
+        raise RuntimeError("a trigger with a target needs the target guard")
+    targets.check(definition.target.url)
+
+
 def create_trigger(
-    tenant_id: UUID, definition: AnyDefinition, *, uow: UnitOfWork, clock: Clock, quotas: Quotas = Quotas()
+    tenant_id: UUID,
+    definition: AnyDefinition,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    targets: TargetGuard | None = None,
+    quotas: Quotas = Quotas(),
 ) -> Trigger:
     moment = clock.now()
     now = _whole_seconds(moment)
     schedule = _schedule_of(checked_definition(definition, now))
-    trigger = Trigger(
-        id=new_id(moment),
-        tenant_id=tenant_id,
-        definition=definition,
-        status="active",
-        version=1,
-        next_fire_at=first_fire_at(schedule, now) if schedule else None,
-        armed_at=now,
-        armed_version=1,
-        created_at=now,
-        updated_at=now,
+    _check_target(definition, targets)
+    trigger = with_signing_secret(
+        Trigger(
+            id=new_id(moment),
+            tenant_id=tenant_id,
+            definition=definition,
+            status="active",
+            version=1,
+            next_fire_at=first_fire_at(schedule, now) if schedule else None,
+            armed_at=now,
+            armed_version=1,
+            created_at=now,
+            updated_at=now,
+        )
     )
     with uow:
         usage = uow.triggers.usage(tenant_id)
@@ -199,16 +221,19 @@ def replace_trigger(
     clock: Clock,
     expected_version: int | None = None,
     quotas: Quotas = Quotas(),
+    targets: TargetGuard | None = None,
 ) -> Trigger:
     """Replace a trigger's definition (``expected_version`` from ``If-Match``, when given)."""
     current = get_trigger(tenant_id, trigger_id, store=uow.triggers)
     if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(f"The trigger is at version {current.version}, not {expected_version}.")
     change = edit(current, definition, _whole_seconds(clock.now()))
+    if definition.target != current.definition.target:
+        _check_target(definition, targets)  # a target kept as it was is not resolved again
     with uow:
         if _is_enabled_recurring(change.trigger) and not _is_enabled_recurring(current):
             _check_quotas(uow.triggers.usage(tenant_id), quotas, new_trigger=False, new_recurring=True)
-        stored = uow.triggers.replace(change.trigger, current.version)
+        stored = uow.triggers.replace(with_signing_secret(change.trigger, kept_from=current), current.version)
         if stored is None:
             # Deleted or edited by someone else between our read and our write.
             if uow.triggers.get(tenant_id, current.id) is None:
@@ -229,3 +254,14 @@ def delete_trigger(tenant_id: UUID, trigger_id: str, *, uow: UnitOfWork) -> None
             raise NotFound("There is no such trigger.")
         if current.is_scheduled:
             uow.scheduler.delete(current.id)
+
+
+def rotate_secret(tenant_id: UUID, trigger_id: str, *, store: TriggerStore, clock: Clock) -> Trigger:
+    """Give a trigger with a target a new signing secret; the old one keeps signing for 24 hours."""
+    current = get_trigger(tenant_id, trigger_id, store=store)
+    if current.signing_secret is None:
+        raise Conflict("This trigger has no target, so it has no signing secret.")
+    rotated = store.rotate_secret(tenant_id, current.id, new_signing_secret(), clock.now() + ROTATION_OVERLAP)
+    if rotated is None:
+        raise Conflict("The trigger's target was removed concurrently.")
+    return rotated

@@ -14,7 +14,7 @@ from trigger_platform.definitions import AnySchedule, ApiDefinition, ScheduledDe
 from trigger_platform.lifecycle import LogState
 from trigger_platform.logs import LogAggregate, ReadLog, StateCounts, TriggerCounts
 from trigger_platform.payloads import Scalar
-from trigger_platform.records import LogSource, Trigger
+from trigger_platform.records import Delivery, DeliveryStatus, LogSource, Trigger
 
 #: A trigger's state as clients see it: ``paused`` while disabled, ``completed`` once a one-time trigger fired.
 TriggerState = Literal["active", "paused", "completed"]
@@ -34,6 +34,13 @@ class ApiDetails(BaseModel):
     payload_schema: dict[str, str] = Field(alias="schema", description="The key types a fire call is checked against")
 
 
+class TargetView(BaseModel):
+    url: str = Field(description="Each fire is POSTed here, signed")
+    secret: str = Field(
+        description="The Standard Webhooks signing secret (whsec_…) that verifies each delivery's webhook-signature"
+    )
+
+
 class TriggerView(BaseModel):
     """A trigger as the API shows it."""
 
@@ -44,6 +51,7 @@ class TriggerView(BaseModel):
     payload: dict[str, Scalar]
     enabled: bool
     status: TriggerState
+    target: TargetView | None = Field(default=None, description="Where each fire is delivered; null without one")
     version: int = Field(description="Bumped by every edit; the ETag, and what If-Match names")
     created_at: datetime
     updated_at: datetime
@@ -62,6 +70,9 @@ class TriggerView(BaseModel):
             details = ApiDetails.model_construct(
                 endpoint=f"{base_url}/triggers/{trigger.id}/fire", payload_schema=definition.schema_in_force
             )
+        target = None
+        if definition.target is not None and trigger.signing_secret is not None:
+            target = TargetView.model_construct(url=definition.target.url, secret=trigger.signing_secret)
         return cls.model_construct(
             id=trigger.id,
             type=definition.type,
@@ -70,6 +81,7 @@ class TriggerView(BaseModel):
             payload=definition.payload,
             enabled=definition.enabled,
             status="paused" if paused else trigger.status,
+            target=target,
             version=trigger.version,
             created_at=trigger.created_at,
             updated_at=trigger.updated_at,
@@ -99,6 +111,49 @@ class ManualTestOutcome(BaseModel):
     reason: str | None = Field(default=None, description="Why the test failed")
 
 
+class AttemptView(BaseModel):
+    at: datetime = Field(description="When the attempt started")
+    status_code: int | None = Field(description="The endpoint's HTTP status; null when no answer came")
+    duration_ms: int
+    error: str | None = Field(description="What went wrong; null for a 2xx")
+
+
+class DeliveryBrief(BaseModel):
+    """Where a log's delivery to its trigger's target stands."""
+
+    status: DeliveryStatus = Field(
+        description="pending (being tried), delivered (a 2xx came), failed (410 Gone or retries spent), "
+        "none (the trigger has no target)"
+    )
+    attempt_count: int
+    next_attempt_at: datetime | None = Field(description="When it is tried next; null unless pending")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> "DeliveryBrief":
+        return cls.model_construct(
+            status=delivery.status, attempt_count=delivery.attempt_count, next_attempt_at=delivery.next_attempt_at
+        )
+
+
+class DeliveryView(DeliveryBrief):
+    """A log's delivery with every attempt."""
+
+    attempts: list[AttemptView] = Field(description="Oldest first")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> "DeliveryView":
+        attempts = [
+            AttemptView.model_construct(at=a.at, status_code=a.status_code, duration_ms=a.duration_ms, error=a.error)
+            for a in delivery.attempts
+        ]
+        return cls.model_construct(
+            status=delivery.status,
+            attempt_count=delivery.attempt_count,
+            next_attempt_at=delivery.next_attempt_at,
+            attempts=attempts,
+        )
+
+
 class LogView(BaseModel):
     """An event log as the API shows it, with its lifecycle state at the time of reading."""
 
@@ -112,11 +167,23 @@ class LogView(BaseModel):
     payload: dict[str, Scalar] = Field(description="The payload it fired with")
     status: str = Field(description="How the firing went")
     state: LogState = Field(description="active (< 2 h old) or archived (2-48 h)")
+    delivery: DeliveryBrief = Field(description="Its delivery to the trigger's target, in brief")
 
     @classmethod
     def of(cls, read: ReadLog) -> "LogView":
-        fields = {name: getattr(read.log, name) for name in cls.model_fields if name != "state"}
-        return cls.model_construct(**fields, state=read.state)
+        fields = {name: getattr(read.log, name) for name in cls.model_fields if name not in ("state", "delivery")}
+        return cls.model_construct(**fields, state=read.state, delivery=DeliveryBrief.of(read.log.delivery))
+
+
+class LogDetailView(LogView):
+    """An event log with its delivery's every attempt."""
+
+    delivery: DeliveryView = Field(description="Its delivery to the trigger's target")
+
+    @classmethod
+    def of(cls, read: ReadLog) -> "LogDetailView":
+        fields = {name: getattr(read.log, name) for name in cls.model_fields if name not in ("state", "delivery")}
+        return cls.model_construct(**fields, state=read.state, delivery=DeliveryView.of(read.log.delivery))
 
 
 class StateCountsView(BaseModel):
@@ -145,6 +212,7 @@ class LogAggregateView(BaseModel):
     totals: StateCountsView
     by_trigger: list[TriggerCountsView] = Field(description="Newest-firing trigger first")
     by_source: dict[LogSource, StateCountsView]
+    deliveries: dict[DeliveryStatus, int] = Field(description="The logs by where their delivery stands")
 
     @classmethod
     def of(cls, aggregate: LogAggregate) -> "LogAggregateView":
@@ -152,4 +220,5 @@ class LogAggregateView(BaseModel):
             totals=StateCountsView.of(aggregate.totals),
             by_trigger=[TriggerCountsView.of_trigger(counts) for counts in aggregate.by_trigger],
             by_source={source: StateCountsView.of(counts) for source, counts in aggregate.by_source.items()},
+            deliveries=aggregate.deliveries,
         )

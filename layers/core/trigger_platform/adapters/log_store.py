@@ -8,10 +8,11 @@ from uuid import UUID
 from psycopg2 import sql
 from psycopg2.extras import Json
 
+from trigger_platform.adapters.delivery_rows import stored_delivery
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog
+from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog
 
 _LOG_COLUMNS = sql.SQL(
     "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
@@ -37,8 +38,13 @@ def _where(tenant_id: UUID, selection: Selection) -> tuple[sql.Composable, list[
 
 
 def _log(row: tuple[Any, ...]) -> EventLog:
-    """A log from a row of ``_LOG_COLUMNS`` (the record's fields, in its order)."""
-    return EventLog(*row)
+    """A log from a row of ``_LOG_COLUMNS`` followed by its delivery's status, attempt count, next
+    attempt time and attempts (all null when it has none)."""
+    log_id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status, *rest = row
+    delivery = stored_delivery(*rest)
+    return EventLog(
+        log_id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status, delivery
+    )
 
 
 class PostgresLogStore:
@@ -137,11 +143,12 @@ class PostgresLogStore:
         with self._db.cursor() as cur:
             cur.execute(
                 """
-                SELECT id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for,
-                       fired_at, payload, status
-                  FROM event_logs
-                 WHERE tenant_id = %s AND id = %s
-                   AND fired_at >= %s AND fired_at >= %s AND fired_at < %s
+                SELECT l.id, l.tenant_id, l.trigger_id, l.trigger_type, l.source, l.is_test, l.scheduled_for,
+                       l.fired_at, l.payload, l.status,
+                       d.status, jsonb_array_length(d.attempts), d.next_attempt_at, d.attempts
+                  FROM event_logs l LEFT JOIN deliveries d ON d.log_id = l.id
+                 WHERE l.tenant_id = %s AND l.id = %s
+                   AND l.fired_at >= %s AND l.fired_at >= %s AND l.fired_at < %s
                 """,
                 (
                     tenant_id,
@@ -155,7 +162,12 @@ class PostgresLogStore:
         return _log(row) if row else None
 
     def list_page(
-        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
+        self,
+        tenant_id: UUID,
+        selection: Selection,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+        delivery: DeliveryStatus | None = None,
     ) -> list[EventLog]:
         where, params = _where(tenant_id, selection)
         if before is not None:
@@ -163,9 +175,24 @@ class PostgresLogStore:
             # the cursor, so a deep page costs what the first one does.
             where = sql.SQL("{} AND fired_at <= %s AND (fired_at, id) < (%s, %s)").format(where)
             params += [before[0], *before]
-        query = sql.SQL("SELECT {} FROM event_logs WHERE {} ORDER BY fired_at DESC, id DESC LIMIT %s").format(
-            _LOG_COLUMNS, where
-        )
+        if delivery == "none":
+            where = sql.SQL("{} AND id NOT IN (SELECT log_id FROM deliveries WHERE tenant_id = %s)").format(where)
+            params.append(tenant_id)
+        elif delivery is not None:
+            where = sql.SQL("{} AND id IN (SELECT log_id FROM deliveries WHERE tenant_id = %s AND status = %s)").format(
+                where
+            )
+            params += [tenant_id, delivery]
+        # The page is chosen from event_logs alone (its plan as before); its deliveries are then
+        # looked up by primary key, in brief.
+        query = sql.SQL(
+            """
+            SELECT l.*, d.status, jsonb_array_length(d.attempts), d.next_attempt_at, NULL
+              FROM (SELECT {} FROM event_logs WHERE {} ORDER BY fired_at DESC, id DESC LIMIT %s) l
+              LEFT JOIN deliveries d ON d.log_id = l.id
+             ORDER BY l.fired_at DESC, l.id DESC
+            """
+        ).format(_LOG_COLUMNS, where)
         with self._db.cursor() as cur:
             cur.execute(query, [*params, limit])
             return [_log(row) for row in cur.fetchall()]

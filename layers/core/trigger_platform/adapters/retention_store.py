@@ -110,3 +110,14 @@ class PostgresRetentionStore:
         with self._db.cursor() as cur:
             cur.execute(query.format(table=sql.Identifier(table), column=sql.Identifier(column)), (before, limit))
             return int(cur.rowcount)
+
+    def purge_deliveries(self, fired_before: datetime, limit: int) -> int:
+        with self._db.cursor() as cur:
+            cur.execute(
+                """
+                DELETE FROM deliveries WHERE log_id IN (
+                    SELECT log_id FROM deliveries WHERE fired_at < %s LIMIT %s)
+                """,
+                (fired_before, limit),
+            )
+            return int(cur.rowcount)

@@ -1,5 +1,6 @@
 """TriggerStore over PostgreSQL: parametrised SQL, every statement scoped by tenant."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -8,7 +9,10 @@ from psycopg2.extras import Json
 from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
 from trigger_platform.records import ScheduleProgress, TenantUsage, Trigger, definition_document, stored_definition
 
-_COLUMNS = "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at"
+_COLUMNS = (
+    "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at,"
+    " signing_secret, previous_signing_secret, previous_secret_expires_at"
+)
 # Whole statements, built once from constants: composing them per call costs a read a third of its SQL.
 _SELECT = "SELECT " + _COLUMNS + " FROM triggers WHERE "  # noqa: S608 - constants only  # nosec B608
 _GET = _SELECT + "tenant_id = %s AND id = %s"
@@ -17,8 +21,13 @@ _FIRST_PAGE = _SELECT + "tenant_id = %s ORDER BY id LIMIT %s"
 _NEXT_PAGE = _SELECT + "tenant_id = %s AND id > %s ORDER BY id LIMIT %s"
 _REPLACE = (
     "UPDATE triggers SET type = %s, definition = %s, enabled = %s, status = %s, next_fire_at = %s, "  # noqa: S608  # nosec B608
-    "armed_at = %s, armed_version = %s, updated_at = %s, version = version + 1 "
+    "armed_at = %s, armed_version = %s, updated_at = %s, version = version + 1, "
+    "signing_secret = %s, previous_signing_secret = %s, previous_secret_expires_at = %s "
     "WHERE tenant_id = %s AND id = %s AND version = %s RETURNING " + _COLUMNS
+)
+_ROTATE_SECRET = (
+    "UPDATE triggers SET previous_signing_secret = signing_secret, previous_secret_expires_at = %s, "  # noqa: S608  # nosec B608
+    "signing_secret = %s WHERE tenant_id = %s AND id = %s AND signing_secret IS NOT NULL RETURNING " + _COLUMNS
 )
 _LIVE_SCHEDULED = _SELECT + "type = 'scheduled' AND status = 'active'"
 
@@ -42,8 +51,8 @@ class PostgresTriggerStore:
             cur.execute(
                 """
                 INSERT INTO triggers (id, tenant_id, type, definition, enabled, status, version,
-                                      next_fire_at, armed_at, armed_version, created_at, updated_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                      next_fire_at, armed_at, armed_version, created_at, updated_at, signing_secret)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
                 (
                     trigger.id,
@@ -58,6 +67,7 @@ class PostgresTriggerStore:
                     trigger.armed_version,
                     trigger.created_at,
                     trigger.updated_at,
+                    trigger.signing_secret,
                 ),
             )
 
@@ -113,6 +123,9 @@ class PostgresTriggerStore:
                     trigger.armed_at,
                     trigger.armed_version,
                     trigger.updated_at,
+                    trigger.signing_secret,
+                    trigger.previous_signing_secret,
+                    trigger.previous_secret_expires_at,
                     trigger.tenant_id,
                     trigger.id,
                     expected_version,
@@ -138,6 +151,14 @@ class PostgresTriggerStore:
                 """,
                 columns,
             )
+
+    def rotate_secret(
+        self, tenant_id: UUID, trigger_id: UUID, secret: str, previous_expires_at: datetime
+    ) -> Trigger | None:
+        with self._db.cursor() as cur:
+            cur.execute(_ROTATE_SECRET, (previous_expires_at, secret, tenant_id, trigger_id))
+            row = cur.fetchone()
+        return _trigger(row) if row else None
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:
         with self._db.cursor() as cur:

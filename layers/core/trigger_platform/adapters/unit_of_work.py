@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self
 
+from trigger_platform.adapters.delivery_store import PostgresDeliveryStore
 from trigger_platform.adapters.log_store import PostgresLogStore
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
@@ -20,6 +21,7 @@ class PostgresUnitOfWork:
         self._db = db
         self.triggers = PostgresTriggerStore(db)
         self.logs = PostgresLogStore(db, partitions)
+        self.deliveries = PostgresDeliveryStore(db)
         self._make_scheduler = scheduler
         self._open: list[AbstractContextManager[None]] = []
 

@@ -17,7 +17,7 @@ from trigger_platform import logs
 from trigger_platform.clock import Clock
 from trigger_platform.edge.responses import bounded_json_array, to_json
 from trigger_platform.errors import CacheUnavailable
-from trigger_platform.ports import Cache, LogStore
+from trigger_platform.ports import Cache, DeliveryStore, LogStore
 from trigger_platform.views import LogAggregateView, LogView
 
 CacheStatus = Literal["hit", "miss", "bypass"]
@@ -95,12 +95,18 @@ def log_page(
 
 
 def log_aggregate(
-    tenant_id: UUID, query: logs.LogFilter, *, store: LogStore, cache: Cache, clock: Clock
+    tenant_id: UUID,
+    query: logs.LogFilter,
+    *,
+    store: LogStore,
+    cache: Cache,
+    clock: Clock,
+    deliveries: DeliveryStore | None = None,
 ) -> tuple[Document, CacheStatus]:
-    """Counts by state, trigger and source as the JSON object the API returns (cached)."""
+    """Counts by state, trigger, source and delivery as the JSON object the API returns (cached)."""
 
     def compute() -> Document:
-        aggregate = logs.aggregate_logs(tenant_id, query, store=store, clock=clock)
+        aggregate = logs.aggregate_logs(tenant_id, query, store=store, clock=clock, deliveries=deliveries)
         return Document(to_json(LogAggregateView.of(aggregate)), None, aggregate.exact_until)
 
     return _cached(cache, tenant_id, {"route": "aggregate", "filter": query.__dict__}, compute, clock)

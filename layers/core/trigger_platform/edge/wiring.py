@@ -7,19 +7,23 @@ its PostgreSQL scheduler with ``use_scheduler`` (the layer never ships it) and m
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from trigger_platform.adapters.cache import MemoryCache, NoCache, RedisCache, SignedCache
+from trigger_platform.adapters.delivery_store import PostgresDeliveryStore
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.adapters.token_store import PostgresTokenStore
 from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 from trigger_platform.clock import Clock, SystemClock
+from trigger_platform.delivery import DeliveryPolicy, retry_schedule
 from trigger_platform.edge.observability import logger
-from trigger_platform.ports import Cache, Scheduler
+from trigger_platform.ports import Cache, DeliveryQueue, Scheduler, WebhookSender
 from trigger_platform.settings import get_settings
+from trigger_platform.targets import TargetGuard
 from trigger_platform.triggers import Quotas
 
 _clock: Clock = SystemClock()
@@ -161,3 +165,70 @@ def scheduler() -> Scheduler:
     if _local_scheduler is None:
         raise RuntimeError("SCHEDULER_BACKEND=local needs the local runtime's scheduler (python -m local)")
     return _local_scheduler(database())
+
+
+# Delivery ---------------------------------------------------------------------------------------
+
+
+_target_guard: TargetGuard | None = None
+
+
+def target_guard() -> TargetGuard:
+    global _target_guard
+    if _target_guard is None:
+        from trigger_platform.adapters.resolver import StaticResolver, SystemResolver
+
+        settings = get_settings()
+        table = settings.delivery_resolver_table
+        resolver = SystemResolver() if table is None else StaticResolver.parse(table)
+        _target_guard = TargetGuard(resolver, settings.delivery_allow_private_networks)
+    return _target_guard
+
+
+def use_target_guard(replacement: TargetGuard) -> None:
+    """Let tests resolve target names through a table of their own (and the sender built after it)."""
+    global _target_guard
+    _target_guard = replacement
+    webhook_sender.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def delivery_policy() -> DeliveryPolicy:
+    settings = get_settings()
+    # A lease outlasts the attempts it covers (all of a batch's run at once), with room for the writes.
+    lease = timedelta(seconds=3 * settings.delivery_attempt_timeout_s)
+    return DeliveryPolicy(retry_schedule(settings.delivery_retry_schedule), lease=lease)
+
+
+@lru_cache(maxsize=1)
+def delivery_queue() -> DeliveryQueue | None:
+    """SQS on AWS; None for the local runtime, whose delivery loop reads the outbox itself."""
+    queue_url = get_settings().delivery_queue_url
+    if not queue_url:
+        return None
+    from trigger_platform.adapters.sqs_queue import SqsDeliveryQueue
+
+    return SqsDeliveryQueue(queue_url)
+
+
+@lru_cache(maxsize=1)
+def webhook_sender() -> WebhookSender:
+    """One per process, so that the bound on each target host's concurrency holds across invocations."""
+    from trigger_platform.adapters.webhook_sender import HttpWebhookSender
+
+    settings = get_settings()
+    return HttpWebhookSender(
+        target_guard(),
+        settings.delivery_connect_timeout_s,
+        settings.delivery_attempt_timeout_s,
+        settings.delivery_max_in_flight_per_host,
+    )
+
+
+def new_delivery_store() -> PostgresDeliveryStore:
+    """A delivery store on a connection of its own: each warm delivery function holds one, so that
+    the local runtime can run several beside the API handlers without sharing a transaction."""
+    settings = get_settings()
+    return PostgresDeliveryStore(
+        Database(database_url, settings.database_connect_timeout_s, settings.database_statement_timeout_ms)
+    )
