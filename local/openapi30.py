@@ -20,7 +20,9 @@ Mappings:
 - ``propertyNames`` with only an ``enum`` → one property per allowed key (the exact equivalent);
   any other ``propertyNames`` → ``x-propertyNames``, unchanged, and a sentence in ``description``
   (3.0 has no way to constrain keys, so tools show the rule but do not enforce it);
-- ``$ref`` with sibling keywords → ``allOf: [{$ref}]`` beside them (3.0 ignores ``$ref``'s siblings).
+- ``$ref`` with sibling keywords → ``allOf: [{$ref}]`` beside them (3.0 ignores ``$ref``'s siblings);
+  a nullable ``$ref`` (``anyOf [{$ref}, null]``) → ``allOf: [{$ref}]`` with ``nullable: true`` and the
+  referenced schema's ``type``.
 """
 
 from collections.abc import Callable
@@ -63,7 +65,27 @@ def to_openapi_30(spec: dict[str, Any]) -> dict[str, Any]:
     converted["paths"] = _each(spec.get("paths", {}), _path_item, "/paths")
     if "components" in spec:
         converted["components"] = _components(spec["components"])
+    _type_nullable_references(converted, converted.get("components", {}).get("schemas", {}), "")
     return converted
+
+
+def _type_nullable_references(node: Any, schemas: dict[str, Any], pointer: str) -> None:
+    """A nullable ``allOf: [{$ref}]`` takes its referenced schema's ``type``: 3.0.3 lets ``nullable``
+    stand only beside a ``type`` (Redocly checks it)."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _type_nullable_references(item, schemas, f"{pointer}/{index}")
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("nullable") is True and "type" not in node and len(node.get("allOf", [])) == 1:
+        reference = node["allOf"][0].get("$ref", "")
+        target = schemas.get(reference.removeprefix("#/components/schemas/"), {})
+        if "type" not in target:
+            raise NoOpenAPI30Form(pointer, f"a nullable reference to {reference}, which has no type")
+        node["type"] = target["type"]
+    for key, value in node.items():
+        _type_nullable_references(value, schemas, f"{pointer}/{_escape(key)}")
 
 
 def _components(components: dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +230,13 @@ def _null_branch_as_nullable(schema: dict[str, Any], pointer: str, null_allowed:
         if NULL not in branches:
             continue
         others = [branch for branch in branches if branch != NULL]
-        if len(others) == 1 and ("$ref" not in others[0] or not null_allowed):
+        if len(others) == 1 and "$ref" in others[0] and null_allowed:
+            # 3.0.3 ignores what stands beside a $ref, nullable included: the usual form wraps the
+            # reference in an allOf of one, which can be nullable.
+            _replace_key(schema, combinator, {"allOf": [others[0]]})
+            _make_nullable(schema)
+            return
+        if len(others) == 1:
             branch = dict(others[0])
             descriptions = (schema.pop("description", None), branch.pop("description", None))
             clashing = sorted(schema.keys() & branch.keys())

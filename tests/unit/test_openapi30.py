@@ -216,7 +216,7 @@ def test_a_parameter_drops_its_null_branch_since_a_query_string_cannot_carry_nul
     [
         {"type": "array", "prefixItems": [{"type": "string"}]},
         {"type": "object", "patternProperties": {"^a": {"type": "string"}}},
-        {"anyOf": [{"$ref": "#/components/schemas/X"}, NULL]},
+        {"anyOf": [{"$ref": "#/components/schemas/X"}, {"$ref": "#/components/schemas/Y"}, NULL]},
         {"type": ["string", "integer"]},
         {"type": "null"},
         {"type": "object", "propertyNames": {"enum": ["a"], "minLength": 1}},
@@ -227,6 +227,20 @@ def test_a_parameter_drops_its_null_branch_since_a_query_string_cannot_carry_nul
 def test_a_construct_without_a_30_form_is_refused_not_dropped(schema: dict[str, Any]) -> None:
     with pytest.raises(NoOpenAPI30Form):
         convert_schema(schema, "/components/schemas/Example")
+
+
+def test_a_nullable_reference_is_an_all_of_of_one_with_the_referenced_type() -> None:
+    target = {"type": "object", "properties": {"url": {"type": "string"}}}
+    field = {"anyOf": [{"$ref": "#/components/schemas/Target"}, NULL], "description": "Where fires go"}
+    owner = {"type": "object", "properties": {"target": field}}
+    spec = {"openapi": "3.1.0", "info": {}, "paths": {}, "components": {"schemas": {"Target": target, "Owner": owner}}}
+    converted = to_openapi_30(spec)["components"]["schemas"]["Owner"]["properties"]["target"]
+    assert converted == {
+        "description": "Where fires go",
+        "allOf": [{"$ref": "#/components/schemas/Target"}],
+        "nullable": True,
+        "type": "object",
+    }
 
 
 def test_the_input_document_is_left_as_it_is() -> None:
