@@ -1,4 +1,9 @@
-"""POST /logs/{log_id}/redeliver: deliver a log to its trigger's target again, now."""
+"""POST /logs/{log_id}/redeliver: deliver a log to its trigger's target again, now.
+
+Starts a new round of attempts now, under the same webhook-id (receivers deduplicate on it), whether
+the delivery was delivered, failed or waiting for a retry; 409 while an attempt is in flight, or
+when the trigger had no target.
+"""
 
 from typing import Any
 
@@ -8,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import delivery
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
 from trigger_platform.edge.responses import model_response
@@ -19,14 +24,7 @@ app = make_resolver()
 
 @app.post(
     "/logs/<log_id>/redeliver",
-    operation_id="redeliverLog",
-    tags=["Logs"],
-    summary="Deliver a log again",
-    description=(
-        "Starts a new round of attempts now, under the same webhook-id (receivers deduplicate on it), whether the "
-        "delivery was delivered, failed or waiting for a retry; 409 while an attempt is in flight, or when the "
-        "trigger had no target."
-    ),
+    **operation("redeliverLog", "Logs", "Deliver a log again", __doc__),
     responses={**documented(202, DeliveryView, "Accepted: the delivery, pending"), **problems(401, 404, 409, 503)},
 )
 def redeliver_log(log_id: str) -> Response[str]:

@@ -1,4 +1,8 @@
-"""POST /triggers/{trigger_id}/rotate-secret: a new signing secret; the old one signs too for 24 h."""
+"""POST /triggers/{trigger_id}/rotate-secret: a new signing secret; the old one signs too for 24 h.
+
+Gives the trigger a new target.secret. For 24 hours deliveries carry a signature by each secret (the
+webhook-signature header lists both), so receivers can switch over; then only the new one signs.
+"""
 
 from typing import Any
 
@@ -8,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform import triggers
 from trigger_platform.edge import wiring
-from trigger_platform.edge.documentation import documented, problems
+from trigger_platform.edge.documentation import documented, operation, problems
 from trigger_platform.edge.headers import base_url, etag
 from trigger_platform.edge.observability import count, lambda_entry, logger
 from trigger_platform.edge.resolver import make_resolver, tenant_id
@@ -20,13 +24,7 @@ app = make_resolver()
 
 @app.post(
     "/triggers/<trigger_id>/rotate-secret",
-    operation_id="rotateTriggerSecret",
-    tags=["Triggers"],
-    summary="Rotate a trigger's signing secret",
-    description=(
-        "Gives the trigger a new target.secret. For 24 hours deliveries carry a signature by each secret (the "
-        "webhook-signature header lists both), so receivers can switch over; then only the new one signs."
-    ),
+    **operation("rotateTriggerSecret", "Triggers", "Rotate a trigger's signing secret", __doc__),
     responses={
         **documented(200, TriggerView, "The trigger with its new secret", {"ETag": "The trigger's version"}),
         **problems(401, 404, 409, 503),

@@ -157,7 +157,7 @@ def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     }
     # No target resolves (not even a literal address), so generated input never sends a delivery
     # anywhere; and this runtime delivers nothing, leaving the run's outbox to the delivery tests.
-    started = start_runtime({**env, "DELIVERY_RESOLVER_TABLE": "", "LOCAL_DELIVERY_WORKERS": "0"}, log_path)
+    started = start_runtime({**env, "DELIVERY_RESOLVER_TABLE": "none", "LOCAL_DELIVERY_WORKERS": "0"}, log_path)
     assert started.token == token
     yield started
     stop_runtime(started)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, EventLog, ScheduleProgress, TenantUsage, Trigger
+from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog, ScheduleProgress, TenantUsage, Trigger
 from trigger_platform.schedules import is_recurring
 
 
@@ -122,10 +122,20 @@ class FakeLogStore:
         ]
 
     def list_page(
-        self, tenant_id: UUID, selection: Selection, before: tuple[datetime, UUID] | None, limit: int
+        self,
+        tenant_id: UUID,
+        selection: Selection,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+        delivery: DeliveryStatus | None = None,
     ) -> list[EventLog]:
         newest_first = sorted(self._selected(tenant_id, selection), key=lambda log: (log.fired_at, log.id))[::-1]
-        return [log for log in newest_first if before is None or (log.fired_at, log.id) < before][:limit]
+        return [
+            log
+            for log in newest_first
+            if (before is None or (log.fired_at, log.id) < before)
+            and delivery in (None, log.delivery.status if log.delivery else "none")
+        ][:limit]
 
     def oldest_fired_at(self, tenant_id: UUID, selection: Selection) -> datetime | None:
         return min((log.fired_at for log in self._selected(tenant_id, selection)), default=None)

@@ -99,6 +99,8 @@ OPERATION_IDS = {
     ("get", "/logs"): "listLogs",
     ("get", "/logs/{log_id}"): "getLog",
     ("get", "/logs/aggregate"): "aggregateLogs",
+    ("post", "/logs/{log_id}/redeliver"): "redeliverLog",
+    ("post", "/triggers/{trigger_id}/rotate-secret"): "rotateTriggerSecret",
 }
 TAGS = {"Triggers", "Firing", "Logs", "Docs"}
 SCALAR_TYPES = {"string", "number", "integer", "boolean"}

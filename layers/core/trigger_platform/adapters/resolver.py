@@ -30,8 +30,11 @@ class StaticResolver:
 
     @classmethod
     def parse(cls, text: str) -> "StaticResolver":
-        """``name=address[;address],…``, e.g. ``receiver.test=127.0.0.1,127.0.0.1=127.0.0.1``."""
+        """``name=address[;address],…``, e.g. ``receiver.test=127.0.0.1,127.0.0.1=127.0.0.1``; ``none``
+        for a table where nothing resolves (an empty variable means no table at all: DNS)."""
         table: dict[str, list[IPAddress]] = {}
+        if text.strip().lower() == "none":
+            return cls(table)
         for entry in filter(None, (part.strip() for part in text.split(","))):
             name, _, addresses = entry.partition("=")
             table[name.strip()] = [ip_address(a.strip()) for a in addresses.split(";") if a.strip()]
