@@ -96,7 +96,9 @@ def start_runtime(env: dict[str, str], log_path: Path, timeout_s: float = 60) ->
     Everything it prints afterwards (handler logs on stdout, request logs on stderr) goes to
     ``log_path``, drained continuously so a busy runtime never blocks on a full pipe."""
     port = free_port()
-    full_env = {**os.environ, "PORT": str(port), **env}
+    # Tests drive a runtime harder than a tenant may: no rate limit unless a test sets one.
+    unlimited = {"TENANT_RATE_LIMIT": "100000", "TENANT_RATE_BURST": "100000"}
+    full_env = {**os.environ, "PORT": str(port), **unlimited, **env}
     log = log_path.open("a")
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],

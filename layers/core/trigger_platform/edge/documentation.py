@@ -16,13 +16,21 @@ _PROBLEM_TEXT = {
     413: "The body is over 64 KiB",
     415: "The body is not application/json",
     422: "Invalid input; `errors` names each field",
+    429: "Over the tenant's rate; retry after Retry-After seconds",
     503: "A dependency is unavailable; retry after Retry-After seconds",
 }
 
 _PROBLEM_HEADERS = {
-    401: ("WWW-Authenticate", "Bearer"),
-    503: ("Retry-After", "Seconds to wait before retrying"),
+    401: {"WWW-Authenticate": "Bearer"},
+    429: {
+        "Retry-After": "Seconds to wait before retrying",
+        "RateLimit-Policy": 'The tenant\'s rate limit (IETF httpapi draft): "tenant";q=<burst>;w=<seconds>',
+        "RateLimit": 'What is left of it: "tenant";r=<remaining>;t=<seconds until full>',
+    },
+    503: {"Retry-After": "Seconds to wait before retrying"},
 }
+#: What every authenticated route can answer before its handler runs (API Gateway, or the runtime).
+_GATEWAY_PROBLEMS = (429,)
 
 #: Errors any route with a JSON body can give, on top of its own.
 BODY_PROBLEMS = (400, 401, 413, 415, 422, 503)
@@ -43,10 +51,10 @@ def _headers(described: dict[str, str]) -> dict[str, Any]:
 def problems(*statuses: int) -> dict[int, Any]:
     """The ``responses`` entries documenting the problem+json errors a route can answer with."""
     documented_problems: dict[int, Any] = {}
-    for status in statuses:
+    for status in sorted({*statuses, *_GATEWAY_PROBLEMS}):
         entry: dict[str, Any] = {"description": _PROBLEM_TEXT[status], "content": {PROBLEM_JSON: {"model": Problem}}}
         if status in _PROBLEM_HEADERS:
-            entry["headers"] = _headers(dict([_PROBLEM_HEADERS[status]]))
+            entry["headers"] = _headers(_PROBLEM_HEADERS[status])
         documented_problems[status] = entry
     return documented_problems
 
