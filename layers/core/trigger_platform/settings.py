@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     )
     delivery_resolver_table: str | None = Field(
         default=None,
-        description="Resolve target hosts from this table (name=address[;address],…, or none) instead of DNS; tests only",
+        description="Resolve target hosts from this table (name=address[;address],…, or none) instead of DNS; "
+        "tests only",
     )
     delivery_queue_url: str | None = Field(default=None, description="The SQS delivery queue (AWS); unset locally")
     delivery_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)

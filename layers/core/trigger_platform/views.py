@@ -9,6 +9,7 @@ from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from trigger_platform.definitions import AnySchedule, ApiDefinition, ScheduledDefinition, TriggerType
 from trigger_platform.lifecycle import LogState
@@ -51,7 +52,10 @@ class TriggerView(BaseModel):
     payload: dict[str, Scalar]
     enabled: bool
     status: TriggerState
-    target: TargetView | None = Field(default=None, description="Where each fire is delivered; null without one")
+    # Left out, not null, without a target: the one form every client generator reads alike.
+    target: TargetView | SkipJsonSchema[None] = Field(
+        default=None, exclude_if=lambda v: v is None, description="Where each fire is delivered; absent without one"
+    )
     version: int = Field(description="Bumped by every edit; the ETag, and what If-Match names")
     created_at: datetime
     updated_at: datetime
