@@ -56,8 +56,8 @@ fmt: $(INSTALLED)
 migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.edge.cli migrate
 
-bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~12 min)
-	for script in bench_core bench_scheduler bench_fire bench_logs bench_load; do \
+bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~20 min; see bench/README.md)
+	for script in bench_core bench_fire bench_scheduler bench_logs bench_load; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
 
