@@ -5,7 +5,7 @@ locust (bench/locustfile.py: create, list, read, fire, list logs, aggregate; use
 between requests), 50 users for 60 s, twice: on the empty database, then after 1,000,000 logs of
 1,000 triggers of 10 tenants (the load's own tenant among them) fired over the last 48 h were
 loaded. Requests/s, p50/p95/p99 and errors of each run; targets: p95 after the logs ≤ 1.5x the
-empty run's, 0 errors. LOAD_SECONDS and LOAD_USERS shorten it for a trial. About 3 minutes.
+empty run's, 0 errors. LOAD_SECONDS and LOAD_USERS shorten it for a trial. About 3 minutes here.
 """
 
 import csv

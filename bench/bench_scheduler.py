@@ -13,7 +13,7 @@ thread, fires one-time triggers made by the domain:
 Lateness is fired_at - scheduled_for, read from event_logs. The triggers (their triggers and
 local_schedules rows) are made by ``triggers.create_trigger`` through the real adapters, 500 in one
 unit of work sent in one round trip: through the API, 100,000 would take many minutes. The 100,000
-round waits for its minute to pass. About 4 minutes.
+round waits for its minute to pass. About 3-5 minutes here.
 """
 
 import time

@@ -211,15 +211,14 @@ def load_logs(
         rows.seek(0)
         return rows
 
-    with closing(connect(url)) as conn, conn.cursor() as cur, ThreadPoolExecutor(1) as copier:
-        sent = None
-        for first in range(0, count, LOG_CHUNK):
-            rows = chunk(first, min(count, first + LOG_CHUNK))
-            if sent is not None:
-                sent.result()
-            sent = copier.submit(cur.copy_expert, COPY_LOGS, rows)
-        if sent is not None:
-            sent.result()
+    with closing(connect(url)) as conn, conn.cursor() as cur:
+        with ThreadPoolExecutor(1) as copier:
+            in_flight = None
+            for first in range(0, count, LOG_CHUNK):
+                rows = chunk(first, min(count, first + LOG_CHUNK))
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = copier.submit(cur.copy_expert, COPY_LOGS, rows)
         cur.execute("VACUUM ANALYZE event_logs")
 
 
@@ -242,11 +241,6 @@ class Functions:
 def api_event(name: str, tenant_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
     """events/<name>.json addressed to the tenant (``changes`` as tests.conftest.api_event takes them)."""
     return tests_api_event(name, Tenant(tenant_id, token=""), **changes)
-
-
-def header(response: dict[str, Any], name: str) -> str | None:
-    values = (response.get("multiValueHeaders") or {}).get(name) or []
-    return values[0] if values else (response.get("headers") or {}).get(name)
 
 
 @contextmanager
