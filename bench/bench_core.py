@@ -29,6 +29,7 @@ from common import (
     StatementRecorder,
     api_event,
     connect,
+    create_triggers,
     duration,
     fresh_database,
     heading,
@@ -37,7 +38,6 @@ from common import (
     new_tenant,
     percentile,
     replay,
-    seed_triggers,
     show,
     show_ratio,
     unit_of_work_on,
@@ -78,13 +78,13 @@ def seed(url: str) -> tuple[UUID, list[Trigger], UUID]:
     measured, large = new_tenant("core"), new_tenant("large-page")
     for other in [new_tenant("other") for _ in range(OTHER_TENANTS)]:
         for document in (API_TRIGGER, SCHEDULED_TRIGGER):
-            seed_triggers(url, other, document, OTHER_TRIGGERS // 2)
+            create_triggers(url, other, document, OTHER_TRIGGERS // 2)
     mine = [
         trigger
         for document in (API_TRIGGER, SCHEDULED_TRIGGER)
-        for trigger in seed_triggers(url, measured, document, MEASURED_TRIGGERS // 2)
+        for trigger in create_triggers(url, measured, document, MEASURED_TRIGGERS // 2)
     ]
-    seed_triggers(url, large, API_TRIGGER, LARGE_PAGE_TRIGGERS)
+    create_triggers(url, large, API_TRIGGER, LARGE_PAGE_TRIGGERS)
     with closing(connect(url)) as conn, conn.cursor() as cur:
         cur.execute("ANALYZE")
     return measured, mine, large

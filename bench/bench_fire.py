@@ -24,12 +24,12 @@ from common import (
     StatementRecorder,
     api_event,
     connect,
+    create_triggers,
     fresh_database,
     heading,
     interleaved,
     new_tenant,
     replay,
-    seed_triggers,
     show_ratio,
 )
 
@@ -103,8 +103,8 @@ def main() -> None:
     functions = Functions()
     with fresh_database() as url, closing(connect(url)) as conn, closing(StatementRecorder(url, send=False)) as rec:
         tenant = new_tenant("fire")
-        (api_trigger,) = seed_triggers(url, tenant, API_TRIGGER, 1)
-        (recurring,) = seed_triggers(url, tenant, RECURRING_TRIGGER, 1)
+        (api_trigger,) = create_triggers(url, tenant, API_TRIGGER, 1)
+        (recurring,) = create_triggers(url, tenant, RECURRING_TRIGGER, 1)
         samples = interleaved(
             {
                 "api fire": api_fire(functions, tenant, api_trigger, keyed=False),

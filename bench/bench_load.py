@@ -21,12 +21,12 @@ from common import (
     API_TRIGGER,
     REDIS_URL,
     ROOT,
+    create_triggers,
     fresh_database,
     heading,
     load_logs,
     new_tenant,
     running_platform,
-    seed_triggers,
     show,
 )
 
@@ -88,7 +88,7 @@ def load_the_logs(url: str) -> float:
         trigger
         for tenant in tenants
         for document in (API_TRIGGER, RECURRING_TRIGGER)
-        for trigger in seed_triggers(url, tenant, document, TRIGGERS_PER_TENANT // 2)
+        for trigger in create_triggers(url, tenant, document, TRIGGERS_PER_TENANT // 2)
     ]
     now = datetime.now(UTC)
     load_logs(url, made, LOGS, now - RETAINED_FOR + timedelta(minutes=1), now)

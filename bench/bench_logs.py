@@ -33,6 +33,7 @@ from common import (
     StatementRecorder,
     api_event,
     connect,
+    create_triggers,
     duration,
     fresh_database,
     heading,
@@ -42,7 +43,6 @@ from common import (
     new_tenant,
     percentile,
     replay,
-    seed_triggers,
     show,
     show_ratio,
     unit_of_work_on,
@@ -74,7 +74,7 @@ def seed(url: str) -> tuple[list[uuid.UUID], list[Trigger]]:
         trigger
         for tenant in tenants
         for document in (API_TRIGGER, RECURRING_TRIGGER)
-        for trigger in seed_triggers(url, tenant, document, TRIGGERS_PER_TENANT // 2)
+        for trigger in create_triggers(url, tenant, document, TRIGGERS_PER_TENANT // 2)
     ]
     return tenants, made
 

@@ -1,6 +1,7 @@
 """What the benchmarks share: a database of their own, production SQL replayed on a bare connection,
-seeding through the domain, REST proxy events from events/, the handlers as the local runtime hosts
-them, timing, and one way to print a figure beside its target.
+seeding through the domain (or through the real stores alone, in bulk), REST proxy events from
+events/, the handlers as the local runtime hosts them, timing, and one way to print a figure beside
+its target.
 
 Benchmarks are not tests: they print medians and ratios and exit 0 whatever the figures are.
 """
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,10 +39,11 @@ from trigger_platform.adapters.postgres import Database
 from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
 from trigger_platform.auth import create_tenant_with_token
 from trigger_platform.clock import SystemClock
-from trigger_platform.definitions import AnyDefinition
+from trigger_platform.definitions import AnyDefinition, ScheduledDefinition
 from trigger_platform.edge import wiring
 from trigger_platform.ids import new_id
 from trigger_platform.records import Trigger
+from trigger_platform.schedules import first_fire_at
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -49,7 +51,7 @@ SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DEFINITIONS: TypeAdapter[AnyDefinition] = TypeAdapter(AnyDefinition)
 API_TRIGGER = {"type": "api", "payload": {"key": "value"}}
-#: Triggers whose statements travel in one round trip when seeding.
+#: Triggers made in one unit of work when seeding.
 SEED_BATCH = 500
 LOG_CHUNK = 100_000
 #: Bulk loading only: the platform writes logs one INSERT (or one batch statement) at a time.
@@ -169,19 +171,44 @@ def new_tenant(label: str) -> uuid.UUID:
     return tenant_id
 
 
-def seed_triggers(url: str, tenant_id: uuid.UUID, document: dict[str, Any], count: int) -> list[Trigger]:
+def create_triggers(url: str, tenant_id: uuid.UUID, document: dict[str, Any], count: int) -> list[Trigger]:
     """``count`` triggers made by the domain (``triggers.create_trigger``) through the real adapters
-    and the local scheduler, SEED_BATCH in one unit of work whose statements, rendered by the
-    adapters, travel in one round trip (100,000 one statement at a time would take minutes)."""
-    recorder = StatementRecorder(url, send=False)
-    uow, clock, made = unit_of_work_on(recorder), SystemClock(), []
-    seeded = definition(document)
-    with closing(connect(url)) as conn, conn.cursor() as cur, closing(recorder):
+    and the local scheduler, SEED_BATCH in one unit of work (one commit a batch, not one a trigger)."""
+    seeded, clock, made = definition(document), SystemClock(), []
+    with closing(Database(lambda: url)) as db:
+        uow = unit_of_work_on(db)
         for start in range(0, count, SEED_BATCH):
-            with uow:  # each create_trigger's own unit of work joins this one: one commit a batch
+            with uow:  # each create_trigger's own unit of work joins this one
                 for _ in range(min(SEED_BATCH, count - start)):
                     made.append(triggers.create_trigger(tenant_id, seeded, uow=uow, clock=clock))
+    return made
+
+
+def new_trigger(tenant_id: uuid.UUID, seeded: AnyDefinition) -> Trigger:
+    """A trigger as ``create_trigger`` makes one now (version 1, armed now), without its checks."""
+    moment = datetime.now(UTC)
+    now = moment.replace(microsecond=0)
+    schedule = seeded.schedule if isinstance(seeded, ScheduledDefinition) else None
+    first_fire = first_fire_at(schedule, now) if schedule else None
+    return Trigger(new_id(moment), tenant_id, seeded, "active", 1, first_fire, now, 1, now, now)
+
+
+def insert_triggers(url: str, tenant_id: uuid.UUID, document: dict[str, Any], count: int) -> list[Trigger]:
+    """``count`` triggers written through the real stores only (PostgresTriggerStore.insert and
+    LocalScheduler.create), SEED_BATCH in one unit of work whose statements, rendered by those
+    adapters, travel in one round trip: for 100,000, which the domain would take minutes over."""
+    seeded, made = definition(document), []
+    recorder = StatementRecorder(url, send=False)
+    uow = unit_of_work_on(recorder)
+    with closing(connect(url)) as conn, conn.cursor() as cur, closing(recorder):
+        for start in range(0, count, SEED_BATCH):
+            batch = [new_trigger(tenant_id, seeded) for _ in range(min(SEED_BATCH, count - start))]
+            with uow:
+                for trigger in batch:
+                    uow.triggers.insert(trigger)
+                    uow.scheduler.create(trigger)
             cur.execute(b";\n".join(recorder.take()))
+            made += batch
     return made
 
 
