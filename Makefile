@@ -56,7 +56,7 @@ fmt: $(INSTALLED)
 migrate: $(INSTALLED)  ## apply migrations to $$DATABASE_URL
 	$(BIN)/python -m trigger_platform.edge.cli migrate
 
-bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (~15 min; see bench/README.md)
+bench: $(INSTALLED)  ## every benchmark in bench/, one after the other (10-15 min; see bench/README.md)
 	for script in bench_core bench_fire bench_scheduler bench_logs bench_load; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done

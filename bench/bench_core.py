@@ -11,7 +11,7 @@
   needs one imports it on first use).
 
 Handlers run in process as the local runtime hosts them, with events from events/; triggers are
-made by the domain. About 4 minutes here.
+made by the domain. About 2-4 minutes here.
 """
 
 import random

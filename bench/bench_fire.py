@@ -8,7 +8,7 @@
 
 The bare INSERT is the statement PostgresLogStore.insert renders for a new log, sent on a bare
 autocommit connection; all four take turns in every round. The fires invalidate the tenant's
-cached reads in Redis (REDIS_URL), as deployed with Redis. About 1.5 minutes here.
+cached reads in Redis (REDIS_URL), as deployed with Redis. About 1-1.5 minutes here.
 """
 
 import time

@@ -13,7 +13,7 @@
   a thread writes fire logs one at a time (PostgresLogStore.insert, its own connection, ≤ 500 a
   second): their p99 ≤ 50 ms (issue 5).
 
-Logs are bulk-loaded with COPY (common.load_logs). Redis at REDIS_URL. About 3.5 minutes here.
+Logs are bulk-loaded with COPY (common.load_logs). Redis at REDIS_URL. About 2-3.5 minutes here.
 """
 
 import threading

@@ -15,7 +15,7 @@ domain (``triggers.create_trigger``, through the real adapters, 500 in one unit 
 100,000 are written through the real stores alone (PostgresTriggerStore.insert and
 LocalScheduler.create, their statements sent 500 triggers a round trip), because through the API
 or the domain they would take many minutes. The 100,000 round waits for its minute to pass. About
-3-5 minutes here.
+2.5-3.5 minutes here.
 """
 
 import time
