@@ -61,10 +61,10 @@ from pathlib import Path
 from local.migrations import migrate_with_local_scheduler
 from local.server import FunctionHost
 from local.template import load_template
-from trigger_platform.auth import create_tenant_with_token
+from trigger_platform.auth import create_tenant
 from trigger_platform.edge import wiring
 migrate_with_local_scheduler(os.environ["DATABASE_URL"])
-tenant_id, _ = create_tenant_with_token("bench", tokens=wiring.token_store())
+tenant_id, _ = create_tenant("bench", tokens=wiring.token_store())
 template, host = load_template(Path(root) / "template.yaml"), FunctionHost()
 def invoke(name, event): return host.invoke(template.functions[name], event)
 def api(name, body, path_id=None):

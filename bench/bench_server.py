@@ -213,11 +213,11 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def noisy_neighbour(database_url: str, token: str) -> tuple[list[float], list[float], int]:
-    from trigger_platform.auth import create_tenant_with_token
+    from trigger_platform.auth import create_tenant
     from trigger_platform.edge import wiring
 
-    noisy_tenant, noisy_token = create_tenant_with_token("noisy-a", wiring.token_store())
-    _, quiet_token = create_tenant_with_token("quiet-b", wiring.token_store())
+    noisy_tenant, noisy_token = create_tenant("noisy-a", tokens=wiring.token_store())
+    _, quiet_token = create_tenant("quiet-b", tokens=wiring.token_store())
     with runtime_on(database_url, token) as runtime:
         trigger = runtime.request("POST", "/triggers", {"type": "api", "payload": {"key": "v"}}, token=noisy_token)
         for _ in range(20):
