@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import SERVER_URL, Tenant, _with_database
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 from tests.e2e.test_crash import query
 from tests.receivers import Answer, Receiver
 
@@ -23,7 +23,7 @@ DELIVERY_ENV = {"DELIVERY_ALLOW_PRIVATE_NETWORKS": "true", "DELIVERY_RETRY_SCHED
 
 @pytest.fixture(scope="module")
 def delivering(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    token = "etp_e2e-" + os.urandom(12).hex()
+    token = SHARED_TOKEN
     log_path = tmp_path_factory.mktemp("delivering") / "local.log"
     env = {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent), **DELIVERY_ENV}
     runtime = start_runtime(env, log_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Tenant
-from tests.e2e.conftest import Runtime, start_runtime, stop_runtime
+from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 
 MIB = 1024 * 1024
 
@@ -212,7 +212,7 @@ def small_runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
     """One web worker that holds at most 4 connections."""
     env = {
         "DATABASE_URL": database_url,
-        "API_TOKEN": "etp_small-" + time.strftime("%H%M%S"),
+        "API_TOKEN": SHARED_TOKEN,
         "LOCAL_DATA_DIR": str(tmp_path),
         "WEB_CONCURRENCY": "1",
         "WEB_CONNECTIONS_PER_WORKER": "4",

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import Tenant
-from tests.e2e.conftest import start_runtime
+from tests.e2e.conftest import SHARED_TOKEN, start_runtime
 from tests.e2e.test_http_hygiene import Wire, request_head
 
 
@@ -19,7 +19,7 @@ def test_sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_0(
     tenant: Tenant = make_tenant()  # type: ignore[operator]
     log_path = tmp_path / "runtime.log"
     runtime = start_runtime(
-        {"DATABASE_URL": database_url, "API_TOKEN": tenant.token, "LOCAL_DATA_DIR": str(tmp_path)}, log_path
+        {"DATABASE_URL": database_url, "API_TOKEN": SHARED_TOKEN, "LOCAL_DATA_DIR": str(tmp_path)}, log_path
     )
     assert runtime.request("GET", "/health").status == 200  # the workers are up
     body = json.dumps({"type": "api", "payload": {"key": "value"}}).encode()
