@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -97,11 +98,12 @@ def background_loops(template: LocalTemplate, functions: FunctionHost) -> list[L
         if workers > 0
     ]
     if template.schedule_target is not None:
-        # Its own connection (the crons' handlers use theirs), so that a batch's claim, logs and
-        # advance are one transaction of their own.
-        db = Database(wiring.database_url)
-        uow = PostgresUnitOfWork(db, LogPartitions(db), lambda: LocalScheduler(db))
-        loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
+        # Loops of their own connection each, so that a batch's claim, logs and advance are one
+        # transaction of their own; two, so that one's SQL runs while the other's Python does.
+        for _ in range(int(os.environ.get("LOCAL_SCHEDULER_LOOPS", "2"))):
+            db = Database(wiring.database_url)
+            uow = PostgresUnitOfWork(db, LogPartitions(db), partial(LocalScheduler, db))
+            loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
     return loops
 
 

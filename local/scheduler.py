@@ -39,7 +39,10 @@ class SchedulerLoop:
         self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
 
     def _fire(self, due: list[DueSchedule], now: datetime) -> None:
-        outcomes = firing.fire_scheduled([d.fire for d in due], uow=self.uow, cache=self.cache, clock=self.clock)
+        read = {d.trigger_id: d.trigger for d in due if d.trigger is not None}  # the claim joined them
+        outcomes = firing.fire_scheduled(
+            [d.fire for d in due], uow=self.uow, cache=self.cache, clock=self.clock, read=read
+        )
         self.schedules.advance(due, now)
         fired = [o for o in outcomes if o.log is not None]
         if fired:

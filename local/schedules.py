@@ -1,8 +1,9 @@
 """The local runtime's EventBridge Scheduler, over PostgreSQL: the Scheduler port the handlers use,
 and the timer the scheduler loop drives.
 
-A schedule row holds what a Scheduler schedule holds: the Input it delivers (with Scheduler's
-placeholders), the definition its due times follow, whether it is enabled, and when it is due.
+A schedule row holds what a Scheduler schedule holds: what its Input says (the trigger, its tenant
+and the armed version), the definition its due times follow, whether it is enabled, and when it is
+due; a due row becomes the ``ScheduledFire`` Scheduler would deliver.
 ``claim_due`` hands out due rows with ``FOR UPDATE SKIP LOCKED``, so several runtimes on one
 database never take the same row; the caller fires them and ``advance``s them in the same
 transaction, so a crash fires nothing twice (the exactly-once record) and loses nothing (the rows
@@ -20,27 +21,54 @@ from uuid import UUID
 from psycopg2.extras import Json
 
 from trigger_platform.adapters.postgres import Database, utf8_json
+from trigger_platform.adapters.trigger_store import trigger_columns, trigger_from_row
 from trigger_platform.definitions import ScheduledDefinition
 from trigger_platform.fire_input import ScheduledFire
-from trigger_platform.records import Trigger, definition_document, stored_definition
+from trigger_platform.records import Trigger, definition_document
 from trigger_platform.schedules import next_fire_after
 
 
 @dataclass(frozen=True)
 class DueSchedule:
     trigger_id: UUID
-    definition: dict[str, Any]
+    trigger: Trigger | None  # as it stands; None once deleted (its schedule goes with it)
     defined_at: datetime
     due_at: datetime
     attempts: int
     fire: ScheduledFire
 
     def following(self, now: datetime) -> datetime | None:
-        """The due time after this one (None for a one-time schedule): the first after now."""
-        definition = stored_definition(self.definition)
+        """The due time after this one (None for a one-time schedule): the first after now. The
+        trigger's schedule is this one: re-arming it replaces the row in the same transaction."""
+        definition = self.trigger.definition if self.trigger else None
         if not isinstance(definition, ScheduledDefinition):
             return None
         return next_fire_after(definition.schedule, max(self.due_at, now), self.defined_at)
+
+
+_CLAIM_DUE = (
+    "SELECT s.trigger_id, s.tenant_id, s.version, s.defined_at, s.due_at, s.attempts, "  # noqa: S608  # nosec B608
+    + trigger_columns("t")
+    + """
+      FROM local_schedules s LEFT JOIN triggers t ON t.tenant_id = s.tenant_id AND t.id = s.trigger_id
+     WHERE s.enabled AND s.due_at <= %s AND (s.not_before IS NULL OR s.not_before <= %s)
+     ORDER BY s.due_at
+     LIMIT %s
+       FOR UPDATE OF s SKIP LOCKED
+    """
+)
+
+
+def _due(row: tuple[Any, ...]) -> DueSchedule:
+    """A claimed row: the ScheduledFire Scheduler would deliver (what its Input says: the trigger, its
+    tenant, the armed version), and the trigger as it stands."""
+    trigger_id, tenant_id, version, defined_at, due_at, attempts, *trigger = row
+    fire = ScheduledFire.model_construct(
+        trigger_id=trigger_id, tenant_id=tenant_id, version=version, scheduled_time=due_at
+    )
+    return DueSchedule(
+        trigger_id, trigger_from_row(tuple(trigger)) if trigger[0] else None, defined_at, due_at, attempts, fire
+    )
 
 
 @dataclass(frozen=True)
@@ -68,12 +96,12 @@ class LocalScheduler:
             cur.execute(
                 """
                 INSERT INTO local_schedules (trigger_id, tenant_id, version, definition, defined_at, enabled,
-                                             due_at, input, attempts, not_before)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, NULL)
+                                             due_at, attempts, not_before)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, 0, NULL)
                 ON CONFLICT (trigger_id) DO UPDATE
                    SET tenant_id = EXCLUDED.tenant_id, version = EXCLUDED.version,
                        definition = EXCLUDED.definition, defined_at = EXCLUDED.defined_at,
-                       enabled = EXCLUDED.enabled, due_at = EXCLUDED.due_at, input = EXCLUDED.input,
+                       enabled = EXCLUDED.enabled, due_at = EXCLUDED.due_at,
                        attempts = 0, not_before = NULL
                 """,
                 (
@@ -84,7 +112,6 @@ class LocalScheduler:
                     trigger.armed_at,
                     trigger.definition.enabled,
                     trigger.next_fire_at,
-                    ScheduledFire.input_of(trigger),
                 ),
             )
 
@@ -100,32 +127,12 @@ class LocalScheduler:
     # The timer ------------------------------------------------------------------------------
 
     def claim_due(self, now: datetime, limit: int) -> list[DueSchedule]:
-        """Lock up to ``limit`` schedules due at ``now``, earliest first (inside the caller's
-        transaction: they stay locked until it ends)."""
+        """Lock up to ``limit`` schedules due at ``now``, earliest first, with their triggers as they
+        stand (inside the caller's transaction: they stay locked until it ends)."""
         with self._db.cursor() as cur:
-            cur.execute(
-                """
-                SELECT trigger_id, definition, defined_at, due_at, attempts, input
-                  FROM local_schedules
-                 WHERE enabled AND due_at <= %s AND (not_before IS NULL OR not_before <= %s)
-                 ORDER BY due_at
-                 LIMIT %s
-                   FOR UPDATE SKIP LOCKED
-                """,
-                (now, now, limit),
-            )
+            cur.execute(_CLAIM_DUE, (now, now, limit))
             rows = cur.fetchall()
-        return [
-            DueSchedule(
-                trigger_id,
-                definition,
-                defined_at,
-                due_at,
-                attempts,
-                ScheduledFire.model_validate(ScheduledFire.delivered(schedule_input, due_at)),
-            )
-            for trigger_id, definition, defined_at, due_at, attempts, schedule_input in rows
-        ]
+        return [_due(row) for row in rows]
 
     def advance(self, fired: list[DueSchedule], now: datetime) -> None:
         """Move fired schedules to their following due time; one-time ones are removed, as

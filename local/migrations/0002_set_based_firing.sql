@@ -1,8 +1,6 @@
 -- Set-based firing: a batch of due schedules is claimed, logged and advanced in one transaction,
--- so a delivery no longer waits in a table of its own. Each schedule keeps the Input it delivers
--- (with EventBridge Scheduler's placeholders), and a fire that fails is retried with back-off.
+-- so a delivery no longer waits in a table of its own; a fire that fails is retried with back-off.
 ALTER TABLE local_schedules
-    ADD COLUMN input      text,
     ADD COLUMN attempts   integer NOT NULL DEFAULT 0,
     ADD COLUMN not_before timestamptz;
 
@@ -19,9 +17,3 @@ SELECT DISTINCT ON (d.trigger_id) d.trigger_id, d.tenant_id, d.version, t.defini
  WHERE NOT EXISTS (SELECT 1 FROM local_schedules s WHERE s.trigger_id = d.trigger_id)
  ORDER BY d.trigger_id, d.scheduled_for;
 DROP TABLE local_deliveries;
-
-UPDATE local_schedules
-   SET input = json_build_object('trigger_id', trigger_id, 'tenant_id', tenant_id, 'version', version,
-                                 'scheduled_time', '<aws.scheduler.scheduled-time>',
-                                 'execution_id', '<aws.scheduler.execution-id>')::text;
-ALTER TABLE local_schedules ALTER COLUMN input SET NOT NULL;

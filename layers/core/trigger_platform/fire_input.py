@@ -1,11 +1,8 @@
 """The schedule's ``Input``: what every scheduled delivery says. One model writes it (with
-EventBridge Scheduler's placeholders), fills it as Scheduler does, and parses the delivery; the
-EventBridge adapter, the fire function and the local scheduler all use it."""
+EventBridge Scheduler's placeholders) and parses the delivery; the EventBridge adapter, the fire
+function and the local scheduler (whose due rows become these) all use it."""
 
 import json
-import uuid
-from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel
@@ -38,11 +35,3 @@ class ScheduledFire(BaseModel):
                 "execution_id": EXECUTION_ID,
             }
         )
-
-    @staticmethod
-    def delivered(schedule_input: str, scheduled_time: datetime) -> dict[str, Any]:
-        """The event a target receives for ``scheduled_time``: the Input with the placeholders filled
-        (Scheduler writes the time in whole seconds, in UTC, with a ``Z``)."""
-        text = schedule_input.replace(SCHEDULED_TIME, scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        document: dict[str, Any] = json.loads(text.replace(EXECUTION_ID, str(uuid.uuid4())))
-        return document

@@ -8,7 +8,7 @@ wakes the delivery queue; a trigger without a target writes nothing more.
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -247,10 +247,13 @@ def fire_scheduled(
     cache: Cache,
     clock: Clock,
     queue: DeliveryQueue | None = None,
+    read: Mapping[UUID, Trigger] | None = None,
 ) -> list[ScheduledFireOutcome]:
     """Log due times of scheduled triggers, each exactly once however often it is delivered: the
-    fire Lambda passes the one it received, the local scheduler a batch, in one unit of work."""
-    found = uow.triggers.get_many([(fire.tenant_id, fire.trigger_id) for fire in fires])
+    fire Lambda passes the one it received, the local scheduler a batch, in one unit of work.
+    ``read`` holds the triggers as the caller already read them in this unit of work (the local
+    scheduler's claim joins them), saving a second read of each."""
+    found = read if read is not None else uow.triggers.get_many([(f.tenant_id, f.trigger_id) for f in fires])
     now = clock.now()
     skipped: list[ScheduledFireOutcome] = []
     fireable: list[tuple[Trigger, ScheduledFire, EventLog]] = []

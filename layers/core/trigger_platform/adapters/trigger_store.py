@@ -32,8 +32,13 @@ _ROTATE_SECRET = (
 _LIVE_SCHEDULED = _SELECT + "type = 'scheduled' AND status = 'active'"
 
 
-def _trigger(row: tuple[Any, ...]) -> Trigger:
-    """A trigger from a row of ``_COLUMNS`` (the record's fields, in its order)."""
+def trigger_columns(alias: str) -> str:
+    """The columns a trigger is read from, for a statement that reads it beside another table's."""
+    return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
+
+
+def trigger_from_row(row: tuple[Any, ...]) -> Trigger:
+    """A trigger from a row of ``trigger_columns`` (the record's fields, in its order)."""
     trigger_id, tenant_id, document, *rest = row
     return Trigger(trigger_id, tenant_id, stored_definition(document), *rest)
 
@@ -92,7 +97,7 @@ class PostgresTriggerStore:
     def _select(self, query: str, params: tuple[Any, ...]) -> list[Trigger]:
         with self._db.cursor() as cur:
             cur.execute(query, params)
-            return [_trigger(row) for row in cur.fetchall()]
+            return [trigger_from_row(row) for row in cur.fetchall()]
 
     def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
         found = self._select(_GET, (tenant_id, trigger_id))
@@ -132,7 +137,7 @@ class PostgresTriggerStore:
                 ),
             )
             row = cur.fetchone()
-        return _trigger(row) if row else None
+        return trigger_from_row(row) if row else None
 
     def live_scheduled(self) -> list[Trigger]:
         return self._select(_LIVE_SCHEDULED, ())
@@ -158,7 +163,7 @@ class PostgresTriggerStore:
         with self._db.cursor() as cur:
             cur.execute(_ROTATE_SECRET, (previous_expires_at, secret, tenant_id, trigger_id))
             row = cur.fetchone()
-        return _trigger(row) if row else None
+        return trigger_from_row(row) if row else None
 
     def delete(self, tenant_id: UUID, trigger_id: UUID) -> bool:
         with self._db.cursor() as cur:
