@@ -56,15 +56,16 @@ class FakeTriggerStore:
     def live_scheduled(self) -> list[Trigger]:
         return [t for t in self.rows.values() if t.is_scheduled and t.status == "active"]
 
-    def record_fires(self, progress: list[ScheduleProgress]) -> None:
-        for update in progress:
-            current = self.get(update.tenant_id, update.trigger_id)
-            if current is not None and current.armed_version == update.armed_version:
-                self.rows[current.id] = replace(current, status=update.status, next_fire_at=update.next_fire_at)
+    def move_on(self, update: ScheduleProgress) -> None:
+        """What a scheduled fire does to its trigger, while its schedule is the one it names."""
+        current = self.get(update.tenant_id, update.trigger_id)
+        if current is not None and current.armed_version == update.armed_version:
+            self.rows[current.id] = replace(current, status=update.status, next_fire_at=update.next_fire_at)
 
 
 class FakeLogStore:
-    def __init__(self) -> None:
+    def __init__(self, triggers: FakeTriggerStore | None = None) -> None:
+        self.triggers = triggers or FakeTriggerStore()
         self.logs: list[EventLog] = []
         self.scheduled: set[tuple[UUID | None, datetime | None]] = set()
         self.keys: dict[tuple[UUID, str], tuple[bytes, UUID, datetime]] = {}
@@ -78,15 +79,21 @@ class FakeLogStore:
         self._available()
         self.logs.append(log)
 
-    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
+    def record_scheduled_fires(self, fired: list[tuple[EventLog, ScheduleProgress]]) -> set[UUID]:
         self._available()
-        inserted = set()
-        for log in logs:
+        inserted: dict[UUID, tuple[EventLog, ScheduleProgress]] = {}
+        for log, progress in fired:
             if (log.trigger_id, log.scheduled_for) not in self.scheduled:
                 self.scheduled.add((log.trigger_id, log.scheduled_for))
                 self.logs.append(log)
-                inserted.add(log.id)
-        return inserted
+                inserted[log.id] = (log, progress)
+        latest: dict[UUID | None, tuple[EventLog, ScheduleProgress]] = {}
+        for log, progress in inserted.values():
+            if log.trigger_id not in latest or latest[log.trigger_id][0].scheduled_for < log.scheduled_for:  # type: ignore[operator]
+                latest[log.trigger_id] = (log, progress)
+        for _, progress in latest.values():
+            self.triggers.move_on(progress)
+        return set(inserted)
 
     def claim_idempotency_key(
         self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
@@ -194,7 +201,7 @@ class FakeUnitOfWork:
 
     def __init__(self) -> None:
         self.triggers = FakeTriggerStore()
-        self.logs = FakeLogStore()
+        self.logs = FakeLogStore(self.triggers)
         self.scheduler = FakeScheduler()
         self._saved: list[tuple[object, ...]] = []
         self.commits = 0

@@ -231,15 +231,6 @@ def _progress(trigger: Trigger, scheduled_for: datetime) -> ScheduleProgress:
     return ScheduleProgress(trigger.tenant_id, trigger.id, trigger.armed_version, "active", following)
 
 
-def _latest_progress(fired: list[tuple[Trigger, ScheduledFire]]) -> list[ScheduleProgress]:
-    """Each trigger's progress after the latest of its due times that fired (a batch may hold several)."""
-    latest: dict[UUID, tuple[Trigger, datetime]] = {}
-    for trigger, fire in fired:
-        if trigger.id not in latest or latest[trigger.id][1] < fire.scheduled_time:
-            latest[trigger.id] = (trigger, fire.scheduled_time)
-    return [_progress(trigger, scheduled_for) for trigger, scheduled_for in latest.values()]
-
-
 def fire_scheduled(
     fires: Sequence[ScheduledFire],
     *,
@@ -275,8 +266,9 @@ def fire_scheduled(
     if not fireable:
         return skipped
     with uow:
-        inserted = uow.logs.record_scheduled_fires([log for _, _, log in fireable])
-        uow.triggers.record_fires(_latest_progress([(t, fire) for t, fire, log in fireable if log.id in inserted]))
+        inserted = uow.logs.record_scheduled_fires(
+            [(log, _progress(t, fire.scheduled_time)) for t, fire, log in fireable]
+        )
         jobs = jobs_for([log for _, _, log in fireable if log.id in inserted], {t.id: t for t, _, _ in fireable})
         if jobs:
             uow.deliveries.add(jobs)

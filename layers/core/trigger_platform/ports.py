@@ -70,11 +70,6 @@ class TriggerStore(Protocol):
         """The triggers among (tenant id, trigger id) ``keys`` that exist, by id."""
         ...
 
-    def record_fires(self, progress: list[ScheduleProgress]) -> None:
-        """Note scheduled fires on their triggers (completed one-time, next due time), each only while
-        the trigger's schedule is still the one it names."""
-        ...
-
     def rotate_secret(
         self, tenant_id: UUID, trigger_id: UUID, secret: str, previous_expires_at: datetime
     ) -> Trigger | None:
@@ -86,8 +81,10 @@ class TriggerStore(Protocol):
 class LogStore(Protocol):
     def insert(self, log: EventLog) -> None: ...
 
-    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
-        """Insert each log unless its (trigger, scheduled time) is logged already; the ids inserted."""
+    def record_scheduled_fires(self, fired: list[tuple[EventLog, ScheduleProgress]]) -> set[UUID]:
+        """Insert each log unless its (trigger, scheduled time) is logged already, and move the
+        trigger of each one inserted on to its progress (the latest due time's, when a trigger has
+        several; only while its schedule is the one the progress names), atomically; the ids inserted."""
         ...
 
     def claim_idempotency_key(

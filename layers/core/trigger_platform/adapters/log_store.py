@@ -12,7 +12,7 @@ from trigger_platform.adapters.delivery_rows import stored_delivery
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog
+from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog, ScheduleProgress
 
 _LOG_COLUMNS = sql.SQL(
     "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
@@ -75,27 +75,41 @@ class PostgresLogStore:
                 ),
             )
 
-    def record_scheduled_fires(self, logs: list[EventLog]) -> set[UUID]:
-        """One statement: claim each (trigger, scheduled time) and insert the logs whose claim was new."""
-        if not logs:
+    def record_scheduled_fires(self, fired: list[tuple[EventLog, ScheduleProgress]]) -> set[UUID]:
+        """One statement: claim each (trigger, scheduled time), insert the logs whose claim was new,
+        and move each of their triggers on to the progress of its latest due time (the triggers
+        table is written here, not by the trigger store, so that all of it is one round trip)."""
+        if not fired:
             return set()
+        logs = [log for log, _ in fired]
+        progress = [step for _, step in fired]
         self._partitions.ensure([log.fired_at for log in logs])
         columns = (
             *as_columns(logs, "id", "tenant_id", "trigger_id", "trigger_type", "source", "scheduled_for", "fired_at"),
             [utf8_json(log.payload) for log in logs],
+            *as_columns(progress, "armed_version", "status", "next_fire_at"),
         )
         with self._db.cursor() as cur:
             cur.execute(
                 """
                 WITH fired AS (
                     SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[],
-                                         %s::timestamptz[], %s::timestamptz[], %s::jsonb[])
-                        AS f (id, tenant_id, trigger_id, trigger_type, source, scheduled_for, fired_at, payload)
+                                         %s::timestamptz[], %s::timestamptz[], %s::jsonb[],
+                                         %s::int[], %s::text[], %s::timestamptz[])
+                        AS f (id, tenant_id, trigger_id, trigger_type, source, scheduled_for, fired_at, payload,
+                              armed_version, status, next_fire_at)
                 ), claimed AS (
                     INSERT INTO scheduled_fires (trigger_id, scheduled_for, log_id, fired_at)
                     SELECT trigger_id, scheduled_for, id, fired_at FROM fired
                     ON CONFLICT (trigger_id, scheduled_for) DO NOTHING
                     RETURNING log_id
+                ), moved AS (
+                    UPDATE triggers t SET status = latest.status, next_fire_at = latest.next_fire_at
+                      FROM (SELECT DISTINCT ON (f.trigger_id) f.*
+                              FROM fired f JOIN claimed c ON c.log_id = f.id
+                             ORDER BY f.trigger_id, f.scheduled_for DESC) latest
+                     WHERE t.tenant_id = latest.tenant_id AND t.id = latest.trigger_id
+                       AND t.armed_version = latest.armed_version
                 )
                 INSERT INTO event_logs (id, tenant_id, trigger_id, trigger_type, source, is_test,
                                         scheduled_for, fired_at, payload)

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from psycopg2.extras import Json
 
-from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
-from trigger_platform.records import ScheduleProgress, TenantUsage, Trigger, definition_document, stored_definition
+from trigger_platform.adapters.postgres import Database, utf8_json
+from trigger_platform.records import TenantUsage, Trigger, definition_document, stored_definition
 
 _COLUMNS = (
     "id, tenant_id, definition, status, version, next_fire_at, armed_at, armed_version, created_at, updated_at,"
@@ -141,21 +141,6 @@ class PostgresTriggerStore:
 
     def live_scheduled(self) -> list[Trigger]:
         return self._select(_LIVE_SCHEDULED, ())
-
-    def record_fires(self, progress: list[ScheduleProgress]) -> None:
-        if not progress:
-            return
-        columns = as_columns(progress, "tenant_id", "trigger_id", "armed_version", "status", "next_fire_at")
-        with self._db.cursor() as cur:
-            cur.execute(
-                """
-                UPDATE triggers t SET status = p.status, next_fire_at = p.next_fire_at
-                  FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::text[], %s::timestamptz[])
-                       AS p (tenant_id, id, armed_version, status, next_fire_at)
-                 WHERE t.tenant_id = p.tenant_id AND t.id = p.id AND t.armed_version = p.armed_version
-                """,
-                columns,
-            )
 
     def rotate_secret(
         self, tenant_id: UUID, trigger_id: UUID, secret: str, previous_expires_at: datetime
