@@ -265,13 +265,15 @@ def fire_scheduled(
         fireable.append((trigger, fire, log))
     if not fireable:
         return skipped
-    with uow:
-        inserted = uow.logs.record_scheduled_fires(
-            [(log, _progress(t, fire.scheduled_time)) for t, fire, log in fireable]
-        )
-        jobs = jobs_for([log for _, _, log in fireable if log.id in inserted], {t.id: t for t, _, _ in fireable})
-        if jobs:
-            uow.deliveries.add(jobs)
+    fired = [(log, _progress(t, fire.scheduled_time)) for t, fire, log in fireable]
+    if any(t.definition.target is not None for t, _, _ in fireable):
+        with uow:  # the outbox rows commit with their logs
+            inserted = uow.logs.record_scheduled_fires(fired)
+            jobs = jobs_for([log for _, _, log in fireable if log.id in inserted], {t.id: t for t, _, _ in fireable})
+            if jobs:
+                uow.deliveries.add(jobs)
+    else:  # one statement, atomic on its own: no transaction to open
+        inserted, jobs = uow.logs.record_scheduled_fires(fired), []
     for tenant_id in {log.tenant_id for _, _, log in fireable if log.id in inserted}:
         invalidate_tenant_logs(cache, tenant_id)
     enqueue(queue, jobs)
