@@ -23,6 +23,7 @@ from trigger_platform.payloads import FLAT_PAYLOAD_SCHEMA
 from trigger_platform.views import Fired
 
 app = make_resolver()
+warm_triggers = firing.WarmTriggers()  # kept while this instance is warm
 
 
 @app.post(
@@ -61,6 +62,7 @@ def fire_trigger(
         cache=wiring.cache(),
         clock=wiring.clock(),
         queue=wiring.delivery_queue(),
+        warm=warm_triggers,
     )
     logger.info("trigger fired", trigger_id=trigger_id, log_id=str(result.log_id), replayed=result.replayed)
     if not result.replayed:

@@ -1,6 +1,7 @@
 """Firing api triggers by a call and testing triggers on demand, through the handlers and events/."""
 
 import json
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,12 @@ from hypothesis import strategies as st
 
 from tests.conftest import Tenant, api_event, database_down
 from tests.integration.conftest import Invoke, body
+from trigger_platform import firing
+from trigger_platform.adapters.cache import MemoryCache
+from trigger_platform.adapters.partitions import LogPartitions
+from trigger_platform.adapters.postgres import Database
+from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
+from trigger_platform.clock import SystemClock
 from trigger_platform.edge import wiring
 
 SEED_API = {"type": "api", "payload": {"key": "value"}}
@@ -124,6 +131,62 @@ def test_idempotency_keys_are_per_tenant(invoke: Invoke, make_tenant: Any, datab
     assert fire(invoke, first, one, key="shared")["statusCode"] == 201
     assert fire(invoke, second, two, key="shared")["statusCode"] == 201
     assert len(stored_logs(database_url, trigger_id=two)) == 1
+
+
+def test_an_expired_idempotency_key_is_taken_over(invoke: Invoke, tenant: Tenant, database_url: str) -> None:
+    trigger_id = create(invoke, tenant, SEED_API)
+    first = body(fire(invoke, tenant, trigger_id, key="nightly"))
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE idempotency_keys SET created_at = created_at - interval '25 hours' WHERE key = 'nightly'")
+    again = fire(invoke, tenant, trigger_id, payload={"key": "changed"}, key="nightly")
+    assert again["statusCode"] == 201 and body(again)["id"] != first["id"]
+    assert len(stored_logs(database_url, trigger_id=trigger_id)) == 2
+
+
+def test_concurrent_fires_with_one_key_log_once_and_answer_alike(
+    invoke: Invoke, tenant: Tenant, database_url: str
+) -> None:
+    trigger_id = create(invoke, tenant, SEED_API)
+    start, answers = threading.Barrier(12), []
+
+    def call() -> None:
+        db = Database(lambda: database_url)
+        start.wait()
+        result = firing.fire_api_trigger(
+            tenant.id,
+            trigger_id,
+            {"key": "same"},
+            "checkout-7",
+            uow=PostgresUnitOfWork(db, LogPartitions(db), wiring.scheduler),
+            cache=MemoryCache(),
+            clock=SystemClock(),
+            warm=firing.WarmTriggers(),
+        )
+        answers.append(result)
+        db.close()
+
+    threads = [threading.Thread(target=call) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({answer.log_id for answer in answers}) == 1 and len(answers) == 12
+    assert sorted(answer.replayed for answer in answers) == [False] + [True] * 11
+    assert len(stored_logs(database_url, trigger_id=trigger_id)) == 1
+
+
+def test_a_warm_instance_fires_an_edited_trigger_as_edited(invoke: Invoke, tenant: Tenant, database_url: str) -> None:
+    trigger_id = create(invoke, tenant, SEED_API)
+    assert fire(invoke, tenant, trigger_id)["statusCode"] == 201  # now warm on this instance
+    edited = {"type": "api", "payload": {"key": "v2"}, "schema": {"key": "string", "count": "integer?"}}
+    replaced = invoke("ReplaceTriggerFunction", api_event("replace_trigger", tenant, trigger_id, body=edited))
+    assert replaced["statusCode"] == 200, replaced["body"]
+    response = fire(invoke, tenant, trigger_id, payload={"count": 3})
+    assert response["statusCode"] == 201, response["body"]
+    (log,) = stored_logs(database_url, id=body(response)["id"])
+    assert log["payload"] == {"key": "v2", "count": 3}
+    assert invoke("DeleteTriggerFunction", api_event("delete_trigger", tenant, trigger_id))["statusCode"] == 204
+    assert fire(invoke, tenant, trigger_id)["statusCode"] == 404
 
 
 def test_firing_a_scheduled_or_paused_trigger_is_409(invoke: Invoke, tenant: Tenant) -> None:

@@ -7,14 +7,24 @@ nothing more.
 
 import copy
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog, ScheduleProgress, TenantUsage, Trigger
+from trigger_platform.records import (
+    AggregateRow,
+    ApiFireRecord,
+    DeliveryStatus,
+    EarlierFire,
+    EventLog,
+    IdempotencyClaim,
+    ScheduleProgress,
+    TenantUsage,
+    Trigger,
+)
 from trigger_platform.schedules import is_recurring
 
 
@@ -95,14 +105,18 @@ class FakeLogStore:
             self.triggers.move_on(progress)
         return set(inserted)
 
-    def claim_idempotency_key(
-        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
-    ) -> tuple[bytes, UUID] | None:
-        earlier = self.keys.get((tenant_id, key))
-        if earlier is not None and earlier[2] > now - ttl:
-            return earlier[0], earlier[1]
-        self.keys[(tenant_id, key)] = (request_hash, log_id, now)
-        return None
+    def record_api_fire(self, log: EventLog, trigger_version: int, claim: IdempotencyClaim | None) -> ApiFireRecord:
+        self._available()
+        trigger = self.triggers.rows.get(log.trigger_id) if log.trigger_id else None  # a check, not a read
+        if trigger is None or trigger.tenant_id != log.tenant_id or trigger.version != trigger_version:
+            return "stale"
+        if claim is not None:
+            earlier = self.keys.get((log.tenant_id, claim.key))
+            if earlier is not None and earlier[2] > claim.expired_at:
+                return EarlierFire(earlier[0], earlier[1])
+            self.keys[(log.tenant_id, claim.key)] = (claim.request_hash, log.id, log.fired_at)
+        self.logs.append(log)
+        return "logged"
 
     def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
         return next(

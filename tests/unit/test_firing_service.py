@@ -3,7 +3,7 @@ scheduled fires logged once per due time, whatever is delivered and however ofte
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -42,9 +42,15 @@ def create(uow: FakeUnitOfWork, clock: ManualClock, document: dict[str, Any]) ->
 
 
 def fire_api(
-    uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, trigger: Trigger, body: Any, key: str | None = None
+    uow: FakeUnitOfWork,
+    cache: FakeCache,
+    clock: ManualClock,
+    trigger: Trigger,
+    body: Any,
+    key: str | None = None,
+    warm: firing.WarmTriggers | None = None,
 ) -> firing.FireResult:
-    return firing.fire_api_trigger(TENANT, str(trigger.id), body, key, uow=uow, cache=cache, clock=clock)
+    return firing.fire_api_trigger(TENANT, str(trigger.id), body, key, uow=uow, cache=cache, clock=clock, warm=warm)
 
 
 def due(trigger: Trigger, at: datetime | None = None, version: int | None = None) -> ScheduledFire:
@@ -110,6 +116,57 @@ def test_an_idempotency_key_fires_once_and_refuses_another_body(
     assert raised.value.errors[0].field == "Idempotency-Key"
     clock.advance(firing.IDEMPOTENCY_TTL + timedelta(seconds=1))
     assert not fire_api(uow, cache, clock, trigger, {"key": "b"}, "order-42").replayed
+
+
+class CountingReads:
+    """Counts the trigger reads a fire makes."""
+
+    def __init__(self, uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reads = 0
+        read = uow.triggers.get
+
+        def counted(tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
+            self.reads += 1
+            return read(tenant_id, trigger_id)
+
+        monkeypatch.setattr(uow.triggers, "get", counted)
+
+
+def test_a_warm_fire_does_not_read_its_trigger_again(
+    uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger, warm, counting = create(uow, clock, API), firing.WarmTriggers(), CountingReads(uow, monkeypatch)
+    for key in (None, "k1", "k1", None):
+        fire_api(uow, cache, clock, trigger, {"key": "a"}, key, warm=warm)
+    assert counting.reads == 1
+    assert len(uow.logs.logs) == 3
+
+
+def test_a_warm_copy_of_an_edited_trigger_is_judged_by_the_edit(
+    uow: FakeUnitOfWork, cache: FakeCache, clock: ManualClock
+) -> None:
+    trigger, warm = create(uow, clock, API), firing.WarmTriggers()
+    fire_api(uow, cache, clock, trigger, {}, warm=warm)
+    edited = {**API, "payload": {"key": "new"}, "schema": {"key": "string", "count": "integer?"}}
+    triggers.replace_trigger(TENANT, str(trigger.id), definition(edited), uow=uow, clock=clock)
+    fire_api(uow, cache, clock, trigger, {"count": 2}, warm=warm)  # a key the warm copy's schema lacks
+    assert uow.logs.logs[-1].payload == {"key": "new", "count": 2}
+    triggers.replace_trigger(TENANT, str(trigger.id), definition({**API, "enabled": False}), uow=uow, clock=clock)
+    with pytest.raises(Conflict):
+        fire_api(uow, cache, clock, trigger, {}, warm=warm)
+    triggers.delete_trigger(TENANT, str(trigger.id), uow=uow)
+    with pytest.raises(NotFound):
+        fire_api(uow, cache, clock, trigger, {}, warm=warm)
+    assert len(uow.logs.logs) == 2
+
+
+def test_warm_triggers_keep_only_the_latest_fired() -> None:
+    warm, kept = firing.WarmTriggers(capacity=2), []
+    for _ in range(3):
+        trigger = triggers.create_trigger(TENANT, definition(API), uow=FakeUnitOfWork(), clock=ManualClock(START))
+        warm.keep(trigger)
+        kept.append(trigger)
+    assert [warm.get(TENANT, t.id) for t in kept] == [None, kept[1], kept[2]]
 
 
 # Manual tests ----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ wakes the delivery queue; a trigger without a target writes nothing more.
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,15 +21,25 @@ from trigger_platform.definitions import AnyDefinition, ApiDefinition, Scheduled
 from trigger_platform.delivery import enqueue, jobs_for
 from trigger_platform.errors import Conflict, FieldError, InvalidInput, ServiceUnavailable
 from trigger_platform.fire_input import ScheduledFire
-from trigger_platform.ids import new_id
+from trigger_platform.ids import new_id, parse_id
 from trigger_platform.logs import invalidate_tenant_logs
 from trigger_platform.payloads import overlay
 from trigger_platform.ports import Cache, DeliveryQueue, UnitOfWork
-from trigger_platform.records import DeliveryJob, EventLog, LogSource, ScheduleProgress, Trigger
+from trigger_platform.records import (
+    ApiFireRecord,
+    DeliveryJob,
+    EarlierFire,
+    EventLog,
+    IdempotencyClaim,
+    LogSource,
+    ScheduleProgress,
+    Trigger,
+)
 from trigger_platform.schedules import is_recurring, next_fire_after
 from trigger_platform.triggers import checked_definition, get_trigger
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_STALE_READS = 3  # an api fire re-reads a trigger edited under it at most this often
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
@@ -88,6 +100,68 @@ def _checked_key(idempotency_key: str) -> str:
     return idempotency_key
 
 
+class WarmTriggers:
+    """The api triggers this instance fired lately (least recently fired dropped first), so a warm
+    fire skips reading its trigger: the log's INSERT itself checks the trigger is still at the
+    version kept here, and a stale copy is read again."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._kept: OrderedDict[tuple[UUID, UUID], Trigger] = OrderedDict()
+        self._lock = threading.Lock()  # the local runtime calls handlers from several threads
+
+    def get(self, tenant_id: UUID, trigger_id: UUID) -> Trigger | None:
+        with self._lock:
+            trigger = self._kept.get((tenant_id, trigger_id))
+            if trigger is not None:
+                self._kept.move_to_end((tenant_id, trigger_id))
+            return trigger
+
+    def keep(self, trigger: Trigger) -> None:
+        with self._lock:
+            self._kept[(trigger.tenant_id, trigger.id)] = trigger
+            self._kept.move_to_end((trigger.tenant_id, trigger.id))
+            if len(self._kept) > self._capacity:
+                self._kept.popitem(last=False)
+
+    def drop(self, tenant_id: UUID, trigger_id: UUID) -> None:
+        with self._lock:
+            self._kept.pop((tenant_id, trigger_id), None)
+
+
+@dataclass(frozen=True)
+class _ApiFire:
+    record: ApiFireRecord
+    log: EventLog
+    jobs: list[DeliveryJob]
+    request_hash: bytes | None
+
+
+def _write_api_fire(trigger: Trigger, body: Any, claim_key: str | None, uow: UnitOfWork, now: datetime) -> _ApiFire:
+    """Check the body against ``trigger`` and write its fire while the trigger is at that version."""
+    definition = trigger.definition
+    if not isinstance(definition, ApiDefinition):
+        raise Conflict("This trigger is scheduled; only api triggers are fired by a call.")
+    if not definition.enabled:
+        raise Conflict("This trigger is paused; enable it with PUT to fire it.")
+    payload, errors = overlay(definition.payload, definition.schema_in_force, body)
+    if errors:
+        raise InvalidInput("The body does not fit the trigger's payload schema.", errors=errors)
+    log = _log(trigger.tenant_id, definition, "api", now, payload, trigger_id=trigger.id)
+    request_hash = claim = None
+    if claim_key is not None:
+        request_hash = _request_hash(trigger.id, body)
+        claim = IdempotencyClaim(claim_key, request_hash, now - IDEMPOTENCY_TTL)
+    jobs = jobs_for([log], {trigger.id: trigger})
+    if not jobs:
+        return _ApiFire(uow.logs.record_api_fire(log, trigger.version, claim), log, jobs, request_hash)
+    with uow:  # the outbox row commits with its log
+        record = uow.logs.record_api_fire(log, trigger.version, claim)
+        if record == "logged":
+            uow.deliveries.add(jobs)
+    return _ApiFire(record, log, jobs, request_hash)
+
+
 def fire_api_trigger(
     tenant_id: UUID,
     trigger_id: str,
@@ -98,41 +172,42 @@ def fire_api_trigger(
     cache: Cache,
     clock: Clock,
     queue: DeliveryQueue | None = None,
+    warm: WarmTriggers | None = None,
 ) -> FireResult:
-    """Fire an api trigger with a call's body overlaid on its predefined payload."""
-    trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
-    definition = trigger.definition
-    if not isinstance(definition, ApiDefinition):
-        raise Conflict("This trigger is scheduled; only api triggers are fired by a call.")
-    if not definition.enabled:
-        raise Conflict("This trigger is paused; enable it with PUT to fire it.")
-    payload, errors = overlay(definition.payload, definition.schema_in_force, body)
-    if errors:
-        raise InvalidInput("The body does not fit the trigger's payload schema.", errors=errors)
-    log = _log(tenant_id, definition, "api", clock.now(), payload, trigger_id=trigger.id)
-    jobs = jobs_for([log], {trigger.id: trigger})
-    if idempotency_key is None:
-        _insert(log, jobs, uow)
-        invalidate_tenant_logs(cache, tenant_id)
-        enqueue(queue, jobs)
-        return FireResult(log.id, replayed=False)
-    key = _checked_key(idempotency_key)
-    request_hash = _request_hash(trigger.id, body)
-    with uow:
-        earlier = uow.logs.claim_idempotency_key(tenant_id, key, request_hash, log.id, log.fired_at, IDEMPOTENCY_TTL)
-        if earlier is None:
-            _insert(log, jobs, uow)
-    if earlier is None:
-        invalidate_tenant_logs(cache, tenant_id)
-        enqueue(queue, jobs)
-        return FireResult(log.id, replayed=False)
-    earlier_hash, earlier_log = earlier
-    if earlier_hash != request_hash:
-        raise InvalidInput(
-            "This Idempotency-Key was used for a different request.",
-            errors=[FieldError("Idempotency-Key", "was already used with another trigger or body")],
-        )
-    return FireResult(earlier_log, replayed=True)
+    """Fire an api trigger with a call's body overlaid on its predefined payload: one round trip
+    when ``warm`` holds the trigger at its current version, else a read first."""
+    claim_key = _checked_key(idempotency_key) if idempotency_key is not None else None
+    parsed = parse_id(trigger_id)
+    kept = warm.get(tenant_id, parsed) if warm and parsed else None
+    if warm and kept:
+        try:
+            warm_fire = _write_api_fire(kept, body, claim_key, uow, clock.now())
+        except (Conflict, InvalidInput):  # judged by a copy that may be stale: judged again below
+            warm_fire = None
+        if warm_fire is not None and warm_fire.record != "stale":
+            return _fired(warm_fire, tenant_id, cache, queue)
+        warm.drop(tenant_id, kept.id)
+    for _ in range(MAX_STALE_READS):
+        trigger = get_trigger(tenant_id, trigger_id, store=uow.triggers)
+        fire = _write_api_fire(trigger, body, claim_key, uow, clock.now())
+        if fire.record != "stale":
+            if warm:
+                warm.keep(trigger)
+            return _fired(fire, tenant_id, cache, queue)
+    raise Conflict("The trigger was edited while it was being fired; fire it again.")
+
+
+def _fired(fire: _ApiFire, tenant_id: UUID, cache: Cache, queue: DeliveryQueue | None) -> FireResult:
+    if isinstance(fire.record, EarlierFire):
+        if fire.record.request_hash != fire.request_hash:
+            raise InvalidInput(
+                "This Idempotency-Key was used for a different request.",
+                errors=[FieldError("Idempotency-Key", "was already used with another trigger or body")],
+            )
+        return FireResult(fire.record.log_id, replayed=True)
+    invalidate_tenant_logs(cache, tenant_id)
+    enqueue(queue, fire.jobs)
+    return FireResult(fire.log.id, replayed=False)
 
 
 # Manual tests ----------------------------------------------------------------------------------

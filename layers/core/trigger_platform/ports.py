@@ -2,7 +2,7 @@
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
 from types import TracebackType
 from typing import Protocol, Self
@@ -12,12 +12,14 @@ from trigger_platform.clock import Clock
 from trigger_platform.lifecycle import Selection
 from trigger_platform.records import (
     AggregateRow,
+    ApiFireRecord,
     Attempt,
     Delivery,
     DeliveryJob,
     DeliveryStatus,
     EventLog,
     FoundToken,
+    IdempotencyClaim,
     ScheduleProgress,
     SigningSecrets,
     TenantUsage,
@@ -87,10 +89,9 @@ class LogStore(Protocol):
         several; only while its schedule is the one the progress names), atomically; the ids inserted."""
         ...
 
-    def claim_idempotency_key(
-        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
-    ) -> tuple[bytes, UUID] | None:
-        """None when ``key`` is now ours, else the (request hash, log id) of its unexpired first use."""
+    def record_api_fire(self, log: EventLog, trigger_version: int, claim: IdempotencyClaim | None) -> ApiFireRecord:
+        """Insert the log of an api fire only while its trigger is at ``trigger_version``, and with
+        ``claim`` only when the key is new or expired (else the key's earlier fire), atomically."""
         ...
 
     def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:

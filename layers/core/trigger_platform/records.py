@@ -216,6 +216,29 @@ class ScheduleProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An Idempotency-Key to claim with a fire's log: a claim made at or before ``expired_at`` has
+    expired and is taken over."""
+
+    key: str
+    request_hash: bytes
+    expired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierFire:
+    """The unexpired first use of an Idempotency-Key: its request's hash and the log it wrote."""
+
+    request_hash: bytes
+    log_id: UUID
+
+
+ApiFireRecord = Literal["logged", "stale"] | EarlierFire
+"""What writing an api fire came to: logged, not written because the trigger is no longer at the
+version it was read at ("stale": edited or deleted since), or the key's earlier fire."""
+
+
+@dataclass(frozen=True, slots=True)
 class TenantUsage:
     """What counts against a tenant's quotas."""
 

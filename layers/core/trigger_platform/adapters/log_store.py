@@ -12,7 +12,15 @@ from trigger_platform.adapters.delivery_rows import stored_delivery
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
 from trigger_platform.lifecycle import Selection
-from trigger_platform.records import AggregateRow, DeliveryStatus, EventLog, ScheduleProgress
+from trigger_platform.records import (
+    AggregateRow,
+    ApiFireRecord,
+    DeliveryStatus,
+    EarlierFire,
+    EventLog,
+    IdempotencyClaim,
+    ScheduleProgress,
+)
 
 _LOG_COLUMNS = sql.SQL(
     "id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status"
@@ -45,6 +53,38 @@ def _log(row: tuple[Any, ...]) -> EventLog:
     return EventLog(
         log_id, tenant_id, trigger_id, trigger_type, source, is_test, scheduled_for, fired_at, payload, status, delivery
     )
+
+
+_API_FIRE = """
+INSERT INTO event_logs (id, tenant_id, trigger_id, trigger_type, source, is_test, fired_at, payload)
+SELECT %(id)s, %(tenant_id)s, %(trigger_id)s, %(trigger_type)s, %(source)s, false, %(fired_at)s, %(payload)s
+  FROM triggers WHERE tenant_id = %(tenant_id)s AND id = %(trigger_id)s AND version = %(version)s
+"""
+"""An api fire without an Idempotency-Key: the log, while the trigger is at the version read."""
+
+_KEYED_API_FIRE = """
+WITH current_trigger AS (
+    SELECT 1 FROM triggers WHERE tenant_id = %(tenant_id)s AND id = %(trigger_id)s AND version = %(version)s
+), claimed AS (
+    INSERT INTO idempotency_keys (tenant_id, key, request_hash, log_id, created_at)
+    SELECT %(tenant_id)s, %(key)s, %(request_hash)s, %(id)s, %(fired_at)s FROM current_trigger
+    ON CONFLICT (tenant_id, key) DO UPDATE
+       SET request_hash = EXCLUDED.request_hash, log_id = EXCLUDED.log_id, created_at = EXCLUDED.created_at
+     WHERE idempotency_keys.created_at <= %(expired_at)s
+    RETURNING log_id
+), logged AS (
+    INSERT INTO event_logs (id, tenant_id, trigger_id, trigger_type, source, is_test, fired_at, payload)
+    SELECT %(id)s, %(tenant_id)s, %(trigger_id)s, %(trigger_type)s, %(source)s, false, %(fired_at)s, %(payload)s
+      FROM claimed
+    RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM current_trigger), EXISTS (SELECT 1 FROM logged),
+       earlier.request_hash, earlier.log_id, earlier.created_at
+  FROM (VALUES (1)) AS one
+  LEFT JOIN idempotency_keys earlier ON earlier.tenant_id = %(tenant_id)s AND earlier.key = %(key)s
+"""
+"""An api fire with an Idempotency-Key, in one round trip as well. ``earlier`` is read from the
+statement's snapshot: the key's claim as it was before this statement, if any."""
 
 
 class PostgresLogStore:
@@ -122,34 +162,44 @@ class PostgresLogStore:
             )
             return {row[0] for row in cur.fetchall()}
 
-    def claim_idempotency_key(
-        self, tenant_id: UUID, key: str, request_hash: bytes, log_id: UUID, now: datetime, ttl: timedelta
-    ) -> tuple[bytes, UUID] | None:
-        """Claim ``key`` for a new log; None when claimed, else the (request hash, log id) of the
-        unexpired earlier claim. A concurrent claim of the same key waits for the first to commit."""
+    def record_api_fire(self, log: EventLog, trigger_version: int, claim: IdempotencyClaim | None) -> ApiFireRecord:
+        """One statement: the log (and the key's claim) written only while the trigger is at the
+        version the caller read it at. A claim that loses a race with a concurrent one waits for it
+        to commit and then reads that claim in a second statement."""
+        self._partitions.ensure([log.fired_at])
+        params = {
+            "id": log.id,
+            "tenant_id": log.tenant_id,
+            "trigger_id": log.trigger_id,
+            "version": trigger_version,
+            "trigger_type": log.trigger_type,
+            "source": log.source,
+            "fired_at": log.fired_at,
+            "payload": Json(log.payload, dumps=utf8_json),
+        }
         with self._db.cursor() as cur:
+            if claim is None:
+                cur.execute(_API_FIRE, params)
+                return "logged" if cur.rowcount else "stale"
             cur.execute(
-                """
-                INSERT INTO idempotency_keys (tenant_id, key, request_hash, log_id, created_at)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (tenant_id, key) DO UPDATE
-                   SET request_hash = EXCLUDED.request_hash, log_id = EXCLUDED.log_id,
-                       created_at = EXCLUDED.created_at
-                 WHERE idempotency_keys.created_at <= %s
-                RETURNING log_id
-                """,
-                (tenant_id, key, request_hash, log_id, now, now - ttl),
+                _KEYED_API_FIRE,
+                params | {"key": claim.key, "request_hash": claim.request_hash, "expired_at": claim.expired_at},
             )
-            if cur.fetchone() is not None:
-                return None
-            cur.execute(
-                "SELECT request_hash, log_id FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
-                (tenant_id, key),
-            )
-            row = cur.fetchone()
-        if row is None:  # expired and removed between the two statements: claim again
-            return self.claim_idempotency_key(tenant_id, key, request_hash, log_id, now, ttl)
-        return bytes(row[0]), row[1]
+            ((current, logged, earlier_hash, earlier_log, earlier_at),) = cur.fetchall()  # always one row
+            if not current:
+                return "stale"
+            if logged:
+                return "logged"
+            if earlier_hash is None or earlier_at <= claim.expired_at:  # claimed concurrently after our snapshot
+                cur.execute(
+                    "SELECT request_hash, log_id, created_at FROM idempotency_keys WHERE tenant_id = %s AND key = %s",
+                    (log.tenant_id, claim.key),
+                )
+                row = cur.fetchone()
+                if row is None or row[2] <= claim.expired_at:  # expired and swept in between: claim again
+                    return self.record_api_fire(log, trigger_version, claim)
+                earlier_hash, earlier_log = row[0], row[1]
+        return EarlierFire(bytes(earlier_hash), earlier_log)
 
     def get(self, tenant_id: UUID, log_id: UUID, fired_not_before: datetime) -> EventLog | None:
         """One log, found by id within the partitions its UUIDv7 timestamp points to."""
