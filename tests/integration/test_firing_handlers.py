@@ -1,7 +1,6 @@
 """Firing api triggers by a call and testing triggers on demand, through the handlers and events/."""
 
 import json
-import threading
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Tenant, api_event, database_down
-from tests.integration.conftest import Invoke, body
+from tests.integration.conftest import Invoke, body, concurrently
 from trigger_platform import firing
 from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.adapters.partitions import LogPartitions
@@ -147,12 +146,9 @@ def test_concurrent_fires_with_one_key_log_once_and_answer_alike(
     invoke: Invoke, tenant: Tenant, database_url: str
 ) -> None:
     trigger_id = create(invoke, tenant, SEED_API)
-    start, answers = threading.Barrier(12), []
 
-    def call() -> None:
-        db = Database(lambda: database_url)
-        start.wait()
-        result = firing.fire_api_trigger(
+    def call(db: Database) -> firing.FireResult:
+        return firing.fire_api_trigger(
             tenant.id,
             trigger_id,
             {"key": "same"},
@@ -162,14 +158,8 @@ def test_concurrent_fires_with_one_key_log_once_and_answer_alike(
             clock=SystemClock(),
             warm=firing.WarmTriggers(),
         )
-        answers.append(result)
-        db.close()
 
-    threads = [threading.Thread(target=call) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = concurrently(12, database_url, call)
     assert len({answer.log_id for answer in answers}) == 1 and len(answers) == 12
     assert sorted(answer.replayed for answer in answers) == [False] + [True] * 11
     assert len(stored_logs(database_url, trigger_id=trigger_id)) == 1

@@ -2,7 +2,6 @@
 caching against the real Redis, and the query plans of the hot reads."""
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import Tenant, api_event, load_event
-from tests.integration.conftest import Invoke, body, header
+from tests.integration.conftest import Invoke, body, concurrently, header
 from trigger_platform.adapters.cache import GENERATION_KEY, MemoryCache, RedisCache, SignedCache
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database
@@ -19,7 +18,7 @@ from trigger_platform.adapters.retention_store import PostgresRetentionStore
 from trigger_platform.clock import ManualClock
 from trigger_platform.edge import wiring
 from trigger_platform.errors import CacheUnavailable
-from trigger_platform.retention import run_retention
+from trigger_platform.retention import RetentionReport, run_retention
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -123,18 +122,10 @@ def test_a_cron_that_did_not_run_for_three_days_loses_nothing_inside_48_hours(
 
 
 def test_two_crons_at_once_do_not_collide(database_url: str, clock: ManualClock) -> None:
-    reports = []
+    def run(db: Database) -> RetentionReport:
+        return run_retention(store=PostgresRetentionStore(db, LogPartitions(db)), clock=clock)
 
-    def run() -> None:
-        db = Database(lambda: database_url)
-        reports.append(run_retention(store=PostgresRetentionStore(db, LogPartitions(db)), clock=clock))
-        db.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = concurrently(2, database_url, run)
     assert len(reports) == 2 and any(r.ran for r in reports)
 
 

@@ -12,7 +12,7 @@ import pytest
 from local.scheduler import SchedulerLoop
 from local.schedules import LocalScheduler
 from tests.conftest import UNREACHABLE_URL, Tenant, api_event, database_down, load_event
-from tests.integration.conftest import Invoke, body
+from tests.integration.conftest import Invoke, body, concurrently
 from trigger_platform import firing
 from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.adapters.partitions import LogPartitions
@@ -91,23 +91,14 @@ def test_twenty_concurrent_deliveries_of_one_event_give_one_log(
         version=1,
         scheduled_time=datetime.fromisoformat(trigger["details"]["next_fire_at"]),
     )
-    start = threading.Barrier(20)
-    outcomes: list[str | None] = []
 
-    def deliver() -> None:
-        db = Database(lambda: database_url)
-        start.wait()
+    def deliver(db: Database) -> str | None:
         (outcome,) = firing.fire_scheduled(
             [fire], uow=unit_of_work(db), cache=MemoryCache(), clock=wiring.SystemClock()
         )
-        outcomes.append(outcome.skipped)
-        db.close()
+        return outcome.skipped
 
-    threads = [threading.Thread(target=deliver) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = concurrently(20, database_url, deliver)
     assert sorted(outcomes, key=str) == [None] + ["duplicate"] * 19
     assert len(scheduled_logs(database_url, trigger["id"])) == 1
 
