@@ -83,10 +83,7 @@ Loop = SchedulerLoop | CronLoop | DeliveryLoop
 def background_loops(template: LocalTemplate, functions: FunctionHost) -> list[Loop]:
     """The scheduler loop, one loop per ``rate(...)`` cron of the template, and the SQS event
     source mapping of each queue consumer (the delivery function)."""
-    from local.schedules import LocalScheduler
-    from trigger_platform.adapters.partitions import LogPartitions
     from trigger_platform.adapters.postgres import Database
-    from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
     from trigger_platform.edge import wiring
 
     loops: list[Loop] = [CronLoop(functions, function, period) for function, period in template.crons]
@@ -98,12 +95,25 @@ def background_loops(template: LocalTemplate, functions: FunctionHost) -> list[L
         if workers > 0
     ]
     if template.schedule_target is not None:
-        # Loops of their own connection each, so that a batch's claim, logs and advance are one
-        # transaction of their own; two, so that one's SQL runs while the other's Python does.
-        for _ in range(int(os.environ.get("LOCAL_SCHEDULER_LOOPS", "2"))):
-            db = Database(wiring.database_url)
-            uow = PostgresUnitOfWork(db, LogPartitions(db), partial(LocalScheduler, db))
-            loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
+        loops += scheduler_loops()
+    return loops
+
+
+def scheduler_loops() -> list[SchedulerLoop]:
+    """LOCAL_SCHEDULER_LOOPS loops (2 by default) on a connection of their own each, so that a
+    batch's claim, logs and advance are one transaction of their own; two, so that one's SQL runs
+    while the other's Python does."""
+    from local.schedules import LocalScheduler
+    from trigger_platform.adapters.partitions import LogPartitions
+    from trigger_platform.adapters.postgres import Database
+    from trigger_platform.adapters.unit_of_work import PostgresUnitOfWork
+    from trigger_platform.edge import wiring
+
+    loops = []
+    for _ in range(int(os.environ.get("LOCAL_SCHEDULER_LOOPS", "2"))):
+        db = Database(wiring.database_url)
+        uow = PostgresUnitOfWork(db, LogPartitions(db), partial(LocalScheduler, db))
+        loops.append(SchedulerLoop(db, uow, wiring.cache(), wiring.clock()))
     return loops
 
 
