@@ -9,7 +9,8 @@ Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN
 token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
 HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), WEB_CONNECTIONS_PER_WORKER,
 LOCAL_DATA_DIR, LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s),
-LOCAL_DELIVERY_WORKERS (concurrent delivery batches, default 8; 0 when another process delivers).
+LOCAL_DELIVERY_WORKERS (concurrent delivery batches, default 8; 0 when another process delivers),
+CORS_ALLOW_ORIGIN (the template's CorsAllowOrigin: the origin browsers may call from; default "*").
 """
 
 import ctypes
@@ -27,7 +28,7 @@ from types import FrameType
 from typing import Any
 
 from local.logs import configure_logging
-from local.template import load_template
+from local.template import load_template, parameters_from
 from trigger_platform.edge import wiring
 from trigger_platform.errors import InvalidInput
 from trigger_platform.settings import get_settings
@@ -163,6 +164,11 @@ def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     data_dir = Path(os.environ.get("LOCAL_DATA_DIR", PROJECT_ROOT / ".local"))
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        template = load_template(PROJECT_ROOT / "template.yaml", parameters_from(os.environ))
+    except ValueError as refused:
+        print(f"refusing to start: {refused}", file=sys.stderr)
+        return 2
 
     database_url, _embedded = _database_url(data_dir)
     from local.migrations import migrate_with_local_scheduler
@@ -174,8 +180,6 @@ def main() -> int:
     except InvalidInput as refused:
         print(f"refusing to start: {refused.errors[0].field} {refused.errors[0].message}", file=sys.stderr)
         return 2
-
-    template = load_template(PROJECT_ROOT / "template.yaml")
 
     stop = threading.Event()
 

@@ -1,6 +1,10 @@
 """``python -m local.openapi``: write openapi.yaml (and the docs function's copy), merged from the
 resolvers of the functions template.yaml routes to — the handlers' own models are the contract —
-and published as OpenAPI 3.0.3 (local/openapi30.py), which more of its readers understand."""
+and published as OpenAPI 3.0.3 (local/openapi30.py), which more of its readers understand.
+
+The two differ in their first server only, the one "Try it out" calls by default: openapi.yaml is read
+away from any deployment (Swagger Editor, a generator), so it starts with the one its reader names;
+the document the API serves (/docs, /openapi.json) starts with the API that served it."""
 
 import json
 import sys
@@ -9,7 +13,7 @@ from typing import Any
 
 import yaml
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server, ServerVariable
 
 from local.openapi30 import to_openapi_30
 from local.template import load_template
@@ -25,6 +29,23 @@ TAG_DESCRIPTIONS = {
     "Logs": "Event logs (active for 2 hours, archived until 48 hours, then gone) and their counts.",
     "Docs": "This documentation and the document it shows.",
 }
+#: The API a reader names: a deployed stage, or the local runtime by default.
+DEPLOYMENT_SERVER = Server(
+    url="{apiUrl}",
+    description="Your deployment: apiUrl is its base URL (the stack's ApiUrl output)",
+    variables={
+        "apiUrl": ServerVariable(
+            default="http://127.0.0.1:3000",
+            description=(
+                "The API's base URL, without a trailing slash: the CloudFormation stack's `ApiUrl` output "
+                "(https://<api-id>.execute-api.<region>.amazonaws.com/<stage>), or the local runtime "
+                "(`make dev`: http://127.0.0.1:3000)"
+            ),
+        )
+    },
+)
+#: Relative to the document's own URL: the API that served it.
+SERVING_API = Server(url=".", description="The API serving this document (its /docs page's own origin)")
 
 
 def _as_answered(spec: dict[str, Any]) -> None:
@@ -56,7 +77,7 @@ def powertools_document(template_path: Path = PROJECT_ROOT / "template.yaml") ->
             "Create scheduled and API triggers, fire and test them, and read their event logs. "
             "Every request needs `Authorization: Bearer <token>`; errors are RFC 9457 problem+json."
         ),
-        servers=[Server(url=".", description="This API (relative to this document's URL)")],
+        servers=[DEPLOYMENT_SERVER, SERVING_API],
         security_schemes={"bearerAuth": HTTPBearer(description="The tenant's API token")},
         security=[{"bearerAuth": []}],
         on_conflict="error",
@@ -93,6 +114,13 @@ def generate(template_path: Path = PROJECT_ROOT / "template.yaml") -> dict[str, 
     return to_openapi_30(powertools_document(template_path))
 
 
+def served_by_the_api(spec: dict[str, Any]) -> dict[str, Any]:
+    """The contract as the docs function serves it: the API that served it first, so that its
+    Swagger UI calls the API it came from."""
+    serving = [server for server in spec["servers"] if server["url"] == SERVING_API.url]
+    return {**spec, "servers": serving + [server for server in spec["servers"] if server not in serving]}
+
+
 class _NoAliasDumper(yaml.SafeDumper):
     """Writes a repeated value out in full: `*id001` aliases trip Swagger Editor 5 and some generators."""
 
@@ -112,7 +140,7 @@ def main() -> int:
     spec = generate()
     yaml_file, json_file = SPEC_FILES
     yaml_file.write_text(render_yaml(spec))
-    json_file.write_text(render_json(spec))
+    json_file.write_text(render_json(served_by_the_api(spec)))
     print(f"wrote {yaml_file.name} and {json_file.relative_to(PROJECT_ROOT)}")
     return 0
 

@@ -1,5 +1,6 @@
 """What API Gateway and Lambda do for the local runtime: turns a request into the REST proxy event the
-deployed API would send, runs the authorizer first, then the route's real handler, in process.
+deployed API would send, runs the authorizer first, then the route's real handler, in process;
+answers CORS preflights as the template's ``Cors`` has API Gateway answer them.
 The HTTP server in front of it is gunicorn (local/web.py)."""
 
 import base64
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from local.rate_limit import RateLimiter
 from local.schedules import LocalScheduler
-from local.template import ApiRoute, Function, GatewayResponse, LocalTemplate, gateway_body
+from local.template import ApiRoute, Cors, Function, GatewayResponse, LocalTemplate, gateway_body
 from trigger_platform.edge import wiring
 from trigger_platform.edge.problems import PROBLEM_JSON, problem_document
 
@@ -35,6 +36,15 @@ REGION = "us-east-1"
 MAX_REQUEST_BODY = 1024 * 1024
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+#: The response headers a browser script may read (beyond the CORS-safelisted ones): every one
+#: openapi.yaml documents, as the template's gateway responses expose them.
+EXPOSED_HEADERS = ",".join(
+    [
+        *("ETag", "Location", "Link", "X-Cache", "Idempotent-Replayed"),
+        *("Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate"),
+    ]
+)
 
 #: What differs from AWS when the handlers run here: schedules live in PostgreSQL, not EventBridge,
 #: and there is no CloudWatch to send metrics to.
@@ -165,6 +175,35 @@ class LocalApi:
         """A body over MAX_REQUEST_BODY, answered with the template's REQUEST_TOO_LARGE response."""
         return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", str(uuid.uuid4()))
 
+    def _preflight(self, path: str, request_id: str) -> Reply | None:
+        """What the preflight (OPTIONS) SAM adds to each path answers: its mock integration's 200, with
+        neither the authorizer nor an API key; None where no path matches, as API Gateway has none."""
+        cors = self.template.cors
+        resource = next((route.path for route in self.template.routes if route.pattern.match(path)), None)
+        if cors is None or resource is None:
+            return None
+        methods = {route.method for route in self.template.routes if route.path == resource} | {"OPTIONS"}
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("Access-Control-Allow-Origin", cors.allow_origin),
+            ("Access-Control-Allow-Methods", cors.allow_methods or ",".join(sorted(methods))),
+        ]
+        if cors.allow_headers:
+            headers.append(("Access-Control-Allow-Headers", cors.allow_headers))
+        if cors.max_age:
+            headers.append(("Access-Control-Max-Age", cors.max_age))
+        return Reply(200, headers + credentials_header(cors), b"{}\n", route=resource)
+
+    def _with_cors(self, reply: Reply) -> Reply:
+        """An answer API Gateway passes through (the handler's, or this runtime's own 429) with the
+        CORS headers a browser needs to read it, unless it carries them already."""
+        cors = self.template.cors
+        if cors is None or any(name.lower() == "access-control-allow-origin" for name, _ in reply.headers):
+            return reply
+        added = [("Access-Control-Allow-Origin", cors.allow_origin), ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
+        return replace(reply, headers=reply.headers + added + credentials_header(cors))
+
     def _match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route in self.template.routes:
             if route.method in (method, "ANY"):
@@ -200,7 +239,10 @@ class LocalApi:
         path = url.path.rstrip("/") or "/"
         matched = self._match(method, path)
         if matched is None:
-            return self._gateway_reply("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
+            preflight = self._preflight(path, request_id) if method == "OPTIONS" else None
+            return preflight or self._gateway_reply(
+                "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id
+            )
         route, path_parameters = matched
         if len(body) > MAX_REQUEST_BODY:
             return self._gateway_reply("REQUEST_TOO_LARGE", "Request Too Long", request_id)
@@ -213,7 +255,7 @@ class LocalApi:
             authorizer_context = outcome
             refused, rate_headers = self._rate_limited(str(outcome.get("tenant_id")), request_id)
             if refused is not None:
-                return replace(refused, route=route.path)
+                return self._with_cors(replace(refused, route=route.path))
         # API Gateway adds these; links the handlers build depend on them.
         forwarded = [("X-Forwarded-Proto", "http"), ("X-Forwarded-For", "127.0.0.1")]
         event = proxy_event(method, path, url.query, headers + forwarded, body, route, path_parameters, request_id)
@@ -227,7 +269,12 @@ class LocalApi:
                 self._gateway_reply("INTEGRATION_FAILURE", "Internal server error", request_id), route=route.path
             )
         reply = proxy_reply(result, request_id)
-        return replace(reply, headers=reply.headers + rate_headers, route=route.path)
+        return self._with_cors(replace(reply, headers=reply.headers + rate_headers, route=route.path))
+
+
+def credentials_header(cors: Cors) -> list[tuple[str, str]]:
+    """Access-Control-Allow-Credentials only when the template allows credentials (never ``false``)."""
+    return [("Access-Control-Allow-Credentials", "true")] if cors.allow_credentials else []
 
 
 def proxy_event(

@@ -1,8 +1,9 @@
 """Reads what the local runtime needs from template.yaml: Api routes, the authorizer, gateway
-responses, the schedules' target, the crons and the SQS consumers."""
+responses, CORS, the schedules' target, the crons and the SQS consumers."""
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,18 @@ class GatewayResponse:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """An Api's ``Cors``, as SAM turns it into each path's preflight (an OPTIONS mock integration)."""
+
+    allow_origin: str
+    allow_headers: str | None = None
+    #: None: each path's own methods and OPTIONS, as SAM lists them when the template gives none.
+    allow_methods: str | None = None
+    max_age: str | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
 class LocalTemplate:
     root: Path
     functions: dict[str, Function]
@@ -70,6 +83,52 @@ class LocalTemplate:
     crons: list[tuple[Function, float]] = field(default_factory=list)
     #: Functions an SQS event source mapping invokes, with the mapping's batch size.
     queue_consumers: list[tuple[Function, int]] = field(default_factory=list)
+    cors: Cors | None = None
+
+
+#: The template parameters the self-hosted runtime takes from its environment, as
+#: ``sam deploy --parameter-overrides`` gives them on AWS.
+ENVIRONMENT_PARAMETERS = {"CORS_ALLOW_ORIGIN": "CorsAllowOrigin"}
+
+
+def parameters_from(environ: Mapping[str, str]) -> dict[str, str]:
+    """The parameter values the environment sets (ENVIRONMENT_PARAMETERS); the others keep their default."""
+    return {parameter: environ[name] for name, parameter in ENVIRONMENT_PARAMETERS.items() if environ.get(name)}
+
+
+def _parameter_values(declared: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Each parameter's value: its override, else its default; an override is checked as
+    CloudFormation checks it (AllowedPattern, AllowedValues)."""
+    values = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    for name, value in overrides.items():
+        spec = declared.get(name)
+        if spec is None:
+            raise ValueError(f"template.yaml declares no parameter {name}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            constraint = spec.get("ConstraintDescription", f"must match {pattern}")
+            raise ValueError(f"parameter {name} = {value!r}: {constraint}")
+        allowed = spec.get("AllowedValues")
+        if allowed and value not in [str(v) for v in allowed]:
+            raise ValueError(f"parameter {name} = {value!r}: must be one of {', '.join(map(str, allowed))}")
+        values[name] = value
+    return values
+
+
+def _resolve(value: Any, parameters: dict[str, str]) -> str:
+    """A literal, or a ``Ref`` / ``Fn::Sub`` of parameters, as CloudFormation resolves it."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda name: parameters[name.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict | list):
+        raise ValueError(f"the local runtime cannot resolve {value}")
+    return str(value)
+
+
+def _static(value: Any, parameters: dict[str, str]) -> str:
+    """An API Gateway static value (``"'text'"``) as the text API Gateway sends."""
+    return _resolve(value, parameters).strip("'")
 
 
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -112,11 +171,11 @@ def _plain_variables(variables: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in variables.items() if not isinstance(v, dict | list)}
 
 
-def _gateway_responses(api: dict[str, Any]) -> dict[str, GatewayResponse]:
+def _gateway_responses(api: dict[str, Any], parameters: dict[str, str]) -> dict[str, GatewayResponse]:
     responses = {}
     for kind, spec in (api.get("GatewayResponses") or {}).items():
         headers = {
-            name: str(value).strip("'")
+            name: _static(value, parameters)
             for name, value in (spec.get("ResponseParameters", {}).get("Headers") or {}).items()
         }
         body = (spec.get("ResponseTemplates") or {}).get("application/json", "")
@@ -124,10 +183,31 @@ def _gateway_responses(api: dict[str, Any]) -> dict[str, GatewayResponse]:
     return responses
 
 
-def load_template(path: Path) -> LocalTemplate:
+def _cors(api: dict[str, Any], parameters: dict[str, str]) -> Cors | None:
+    """SAM's two forms: the allowed origin alone, or the whole configuration."""
+    spec = api.get("Cors")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) <= {"Ref", "Fn::Sub"}:
+        return Cors(_static(spec, parameters))
+    optional = {
+        "allow_headers": spec.get("AllowHeaders"),
+        "allow_methods": spec.get("AllowMethods"),
+        "max_age": spec.get("MaxAge"),
+    }
+    return Cors(
+        _static(spec["AllowOrigin"], parameters),
+        **{name: _static(value, parameters) for name, value in optional.items() if value is not None},
+        allow_credentials=spec.get("AllowCredentials") is True,
+    )
+
+
+def load_template(path: Path, parameters: Mapping[str, str] | None = None) -> LocalTemplate:
+    """template.yaml as the local runtime serves it, with ``parameters`` overriding their defaults."""
     root = path.parent
     document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     resources: dict[str, Any] = document.get("Resources", {})
+    values = _parameter_values(document.get("Parameters") or {}, parameters or {})
     global_env = _plain_variables(
         document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     )
@@ -142,6 +222,7 @@ def load_template(path: Path) -> LocalTemplate:
 
     authorizer: Function | None = None
     gateway_responses: dict[str, GatewayResponse] = {}
+    cors: Cors | None = None
     default_authorized = False
     for resource in resources.values():
         if resource.get("Type") != "AWS::Serverless::Api":
@@ -153,7 +234,8 @@ def load_template(path: Path) -> LocalTemplate:
             arn = auth["Authorizers"][default_name]["FunctionArn"]
             authorizer = functions[arn["Fn::GetAtt"][0]]
             default_authorized = True
-        gateway_responses = _gateway_responses(props)
+        gateway_responses = _gateway_responses(props, values)
+        cors = _cors(props, values)
 
     routes = []
     for logical_id, resource in resources.items():
@@ -177,6 +259,7 @@ def load_template(path: Path) -> LocalTemplate:
         _schedule_target(resources, functions),
         _crons(resources, functions),
         _queue_consumers(resources, functions),
+        cors,
     )
 
 

@@ -8,6 +8,7 @@ Run by ``python -m local``, or alone: ``gunicorn -c python:local.gunicorn_conf l
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from gunicorn.workers import gasgi
 from local.logs import configure_logging
 from local.rate_limit import RateLimiter
 from local.server import MAX_REQUEST_BODY, FunctionHost, LocalApi, Reply
-from local.template import load_template
+from local.template import load_template, parameters_from
 from trigger_platform.edge import wiring
 from trigger_platform.edge.problems import problem_document
 from trigger_platform.settings import get_settings
@@ -163,7 +164,7 @@ class LambdaApp:
 
     @staticmethod
     def _start() -> LocalApi:
-        template = load_template(PROJECT_ROOT / "template.yaml")
+        template = load_template(PROJECT_ROOT / "template.yaml", parameters_from(os.environ))
         functions = FunctionHost()
         functions.warm([route.function for route in template.routes] + [f for f in (template.authorizer,) if f])
         settings = get_settings()

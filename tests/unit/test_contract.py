@@ -9,7 +9,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 
-from local.openapi import DOCS_PATHS, SPEC_FILES, generate, render_json, render_yaml
+from local.openapi import DOCS_PATHS, SPEC_FILES, generate, render_json, render_yaml, served_by_the_api
 from local.template import load_template
 from tests.conftest import ROOT
 
@@ -24,7 +24,7 @@ def test_checked_in_openapi_is_what_the_code_generates() -> None:
     spec = generate()
     yaml_file, json_file = SPEC_FILES
     assert yaml_file.read_text() == render_yaml(spec), f"openapi.yaml is stale: {FIX}"
-    assert json_file.read_text() == render_json(spec), f"functions/docs/openapi.json is stale: {FIX}"
+    assert json_file.read_text() == render_json(served_by_the_api(spec)), f"functions/docs/openapi.json is stale: {FIX}"
 
 
 def test_openapi_is_valid_30_with_no_dangling_references() -> None:
@@ -71,11 +71,25 @@ def test_every_operation_documents_its_errors_and_needs_the_bearer_token() -> No
                 assert {"400", "413", "415", "422"} <= codes, (method, path)
 
 
-def test_the_yaml_has_no_aliases_and_the_docs_function_serves_the_same_document() -> None:
+def test_the_yaml_has_no_aliases_and_the_docs_function_serves_the_same_document_but_its_first_server() -> None:
     yaml_file, json_file = SPEC_FILES
     events = {type(event).__name__ for event in yaml.parse(yaml_file.read_text())}
     assert not events & {"AliasEvent"}, "openapi.yaml uses YAML aliases (*id001)"
-    assert json.loads(json_file.read_text()) == checked_in()
+    served = json.loads(json_file.read_text())
+    assert {**served, "servers": None} == {**checked_in(), "servers": None}
+    assert served["servers"] == checked_in()["servers"][::-1]
+
+
+def test_try_it_out_calls_the_deployment_its_reader_names_and_the_docs_page_its_own_api() -> None:
+    """Swagger Editor resolves a relative server against its own page, so openapi.yaml starts with a
+    server whose URL the reader sets (the stack's ApiUrl); the served copy starts with its own API."""
+    named, relative = checked_in()["servers"]
+    assert named["url"] == "{apiUrl}"
+    assert named["variables"]["apiUrl"]["default"] == "http://127.0.0.1:3000"
+    assert "ApiUrl" in named["variables"]["apiUrl"]["description"]
+    assert relative["url"] == "."
+    served = json.loads(SPEC_FILES[1].read_text())
+    assert served["servers"][0]["url"] == "."
 
 
 def test_the_seed_bodies_are_among_the_examples() -> None:

@@ -3,6 +3,7 @@
 import functools
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from local.template import _CfnLoader, load_template
+from local.server import EXPOSED_HEADERS
+from local.template import Cors, _CfnLoader, load_template, parameters_from
 from tests.conftest import ROOT
 from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.auth import AUTHORIZATION_PATTERN
@@ -271,3 +273,125 @@ def test_only_the_functions_that_enqueue_may_send_and_only_the_consumer_may_dela
 def test_the_local_runtime_finds_the_queue_consumer_it_emulates() -> None:
     template = load_template(TEMPLATE)
     assert [(function.logical_id, batch) for function, batch in template.queue_consumers] == [("DeliveryFunction", 10)]
+
+
+# --- CORS: browsers (Swagger Editor's "Try it out", a web app) may call the API and read its answers.
+CORS_ORIGIN = {"Fn::Sub": "'${CorsAllowOrigin}'"}
+#: Response headers a browser script reads without their being exposed (the Fetch standard's list).
+SAFELISTED = {
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "expires",
+    "last-modified",
+    "pragma",
+}
+
+
+def openapi() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "openapi.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def test_browsers_may_call_from_the_configured_origin_with_every_header_the_api_reads_and_no_credentials() -> None:
+    api = resources()["TriggerApi"]["Properties"]
+    assert document()["Parameters"]["CorsAllowOrigin"]["Default"] == "*"
+    assert api["Cors"]["AllowOrigin"] == CORS_ORIGIN
+    assert api["Cors"].get("AllowCredentials") is not True  # bearer tokens, never cookies
+    allowed = {name.lower() for name in api["Cors"]["AllowHeaders"].strip("'").split(",")}
+    operations = [op for ops in openapi()["paths"].values() for op in ops.values()]
+    read = {p["name"].lower() for op in operations for p in op.get("parameters", []) if p["in"] == "header"}
+    assert allowed == read | {"authorization", "content-type"}
+
+
+def test_the_preflight_needs_neither_the_authorizer_nor_an_api_key() -> None:
+    auth = resources()["TriggerApi"]["Properties"]["Auth"]
+    assert auth["AddDefaultAuthorizerToCorsPreflight"] is False
+    assert auth["AddApiKeyRequiredToCorsPreflight"] is False
+
+
+def test_every_gateway_response_carries_the_origin_and_exposes_the_same_headers_as_the_local_runtime() -> None:
+    responses = resources()["TriggerApi"]["Properties"]["GatewayResponses"]
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == CORS_ORIGIN, kind
+        assert headers["Access-Control-Expose-Headers"] == f"'{EXPOSED_HEADERS}'", kind
+
+
+def test_the_exposed_headers_are_every_response_header_openapi_yaml_documents() -> None:
+    documented = {
+        name.lower()
+        for ops in openapi()["paths"].values()
+        for op in ops.values()
+        for response in op["responses"].values()
+        for name in response.get("headers", {})
+    }
+    assert {name.lower() for name in EXPOSED_HEADERS.split(",")} == documented - SAFELISTED
+
+
+def test_the_local_runtime_reads_cors_from_the_template_with_the_origin_its_environment_sets() -> None:
+    assert load_template(TEMPLATE).cors == Cors("*", "Authorization,Content-Type,If-Match,Idempotency-Key", None, "600")
+    overrides = parameters_from({"CORS_ALLOW_ORIGIN": "https://editor.swagger.io", "STAGE": "prod"})
+    assert overrides == {"CorsAllowOrigin": "https://editor.swagger.io"}
+    restricted = load_template(TEMPLATE, overrides)
+    assert restricted.cors and restricted.cors.allow_origin == "https://editor.swagger.io"
+    for kind, response in restricted.gateway_responses.items():
+        assert response.headers["Access-Control-Allow-Origin"] == "https://editor.swagger.io", kind
+    assert parameters_from({"CORS_ALLOW_ORIGIN": ""}) == {}  # empty reads as unset
+
+
+@pytest.mark.parametrize("origin", ["https://a.example,https://b.example", "https://a.example/path", "null", "'*'"])
+def test_the_local_runtime_refuses_an_origin_cloudformation_would_refuse(origin: str) -> None:
+    with pytest.raises(ValueError, match="CorsAllowOrigin"):
+        load_template(TEMPLATE, {"CorsAllowOrigin": origin})
+
+
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+#: The SAM transform as `sam validate` runs it, offline: local code URIs stand in as S3 ones.
+TRANSFORM = """
+import json, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+template = yaml_parse(sys.stdin.read())
+for resource in template["Resources"].values():
+    for uri in ("CodeUri", "ContentUri"):
+        if uri in resource.get("Properties", {}):
+            resource["Properties"][uri] = "s3://bucket/key"
+json.dump(transform(template, {}, NoManagedPolicies()), sys.stdout)
+"""
+
+
+def test_sam_gives_every_path_a_preflight_answered_by_api_gateway_with_no_authorizer_or_api_key() -> None:
+    if not SAM_PYTHON.exists():
+        pytest.skip("the AWS SAM CLI is not installed: `make deploy-check` installs it in .venv-sam")
+    done = subprocess.run(  # noqa: S603 - SAM's own interpreter, our template
+        [str(SAM_PYTHON), "-c", TRANSFORM],
+        input=TEMPLATE.read_text(),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (api,) = [r for r in json.loads(done.stdout)["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    body = api["Properties"]["Body"]
+    assert {route.path for route in load_template(TEMPLATE).routes} == set(body["paths"])
+    for path, methods in body["paths"].items():
+        preflight = methods["options"]
+        assert "security" not in preflight, path  # neither the authorizer nor the API key
+        integration = preflight["x-amazon-apigateway-integration"]
+        assert integration["type"] == "mock", path
+        answer = integration["responses"]["default"]
+        assert answer["statusCode"] == "200"
+        assert answer["responseParameters"]["method.response.header.Access-Control-Allow-Origin"] == CORS_ORIGIN
+        allowed = answer["responseParameters"]["method.response.header.Access-Control-Allow-Methods"]
+        assert allowed == "'" + ",".join(sorted({*(m.upper() for m in methods), "OPTIONS"})) + "'", path
+        assert all("security" in methods[m] for m in methods if m != "options" and path not in PUBLIC_PATHS), path
+    for kind, response in body["x-amazon-apigateway-gateway-responses"].items():
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == CORS_ORIGIN, kind
