@@ -6,7 +6,8 @@ the scheduler process (local/background.py). SIGTERM or SIGINT, once or twice, s
 gracefully; if one of them dies, the other is stopped too and this process exits 1.
 
 Environment: DATABASE_URL (else an embedded PostgreSQL under .local/), API_TOKEN (registered as the
-token of the ``default`` tenant; else a dev token is created once and kept in .local/dev-token), PORT,
+token of the ``default`` tenant; else one generated once and kept in LOCAL_DATA_DIR: on loopback the
+dev token, .local/dev-token, in every banner; beyond loopback ``token``, printed by its first start only), PORT,
 HOST, WEB_CONCURRENCY (web worker processes; default: the CPU count), WEB_CONNECTIONS_PER_WORKER,
 LOCAL_DATA_DIR, LOCAL_DELIVERY_VISIBILITY_S (how long a received delivery stays hidden; the template's 180 s),
 LOCAL_DELIVERY_WORKERS (concurrent delivery batches, default 8; 0 when another process delivers),
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess  # nosec B404 - starts our own interpreter on our own modules
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,6 +37,9 @@ from trigger_platform.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TENANT = "default"
+#: Where a generated token is kept in LOCAL_DATA_DIR: a developer's on loopback, else a deployment's.
+DEV_TOKEN_FILE = "dev-token"  # noqa: S105  # nosec B105 - file names
+TOKEN_FILE = "token"  # noqa: S105  # nosec B105
 #: gunicorn's graceful_timeout (10 s), and a margin for its master to reap its workers.
 STOP_TIMEOUT_S = 15
 #: How long the web workers may take to boot (every function is imported in each) before giving up.
@@ -59,21 +64,52 @@ def _database_url(data_dir: Path) -> tuple[str, Any]:
     return url, server
 
 
-def _token(data_dir: Path, host: str) -> str:
-    """API_TOKEN if given, else the dev token kept from an earlier start, else a new one; made the
+def _token(data_dir: Path, host: str) -> tuple[str, Path | None]:
+    """API_TOKEN if given, else the token kept from an earlier start, else a new one; made the
     default tenant's configured token (the one the previous start registered is revoked). A short
-    API_TOKEN is refused unless the runtime listens on loopback only."""
-    from trigger_platform.auth import MIN_TOKEN_LENGTH, issue_token, use_configured_token
+    API_TOKEN is refused unless the runtime listens on loopback only. Also returns, when this start
+    generated the token, the file that keeps it."""
+    from trigger_platform.auth import MIN_TOKEN_LENGTH, use_configured_token
 
     token = os.environ.get("API_TOKEN")
+    generated = None
     if not token:
-        saved = data_dir / "dev-token"
-        token = saved.read_text().strip() if saved.exists() else issue_token()
-        saved.write_text(token + "\n")
-        saved.chmod(0o600)
+        kept = data_dir / (DEV_TOKEN_FILE if host in LOOPBACK else TOKEN_FILE)
+        token, new = _kept_token(kept)
+        generated = kept if new else None
     min_length = 8 if host in LOOPBACK else MIN_TOKEN_LENGTH
     use_configured_token(DEFAULT_TENANT, token, tokens=wiring.token_store(), min_length=min_length)
-    return token
+    return token, generated
+
+
+def _kept_token(path: Path) -> tuple[str, bool]:
+    """The token in ``path``, else a new one written there; whether it is new. Written whole under a
+    name of its own, then linked into place: replicas starting together on one volume agree on one."""
+    from trigger_platform.auth import issue_token
+
+    if path.exists():
+        return path.read_text().strip(), False
+    token = issue_token()
+    descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another replica generated it first
+        return path.read_text().strip(), False
+    finally:
+        os.unlink(draft)
+    return token, True
+
+
+def _token_line(token: str, host: str, data_dir: Path) -> str:
+    """The banner's last line: the token on loopback (a developer's runtime); beyond it (a
+    deployment, whose logs are kept and shipped) where the token is."""
+    if host in LOOPBACK:
+        return f"  Token: {token}"
+    if os.environ.get("API_TOKEN"):
+        return "  Auth:  the API_TOKEN of the environment (not printed)"
+    return f"  Auth:  the token in {data_dir / TOKEN_FILE} (printed only by the start that generated it)"
 
 
 def _stop_with_parent() -> None:
@@ -176,10 +212,14 @@ def main() -> int:
     applied = migrate_with_local_scheduler(database_url)
     log.info("migrations: %s", ", ".join(applied) if applied else "database is up to date")
     try:
-        token = _token(data_dir, host)
+        token, generated = _token(data_dir, host)
     except InvalidInput as refused:
         print(f"refusing to start: {refused.errors[0].field} {refused.errors[0].message}", file=sys.stderr)
         return 2
+    if generated and host not in LOOPBACK:
+        # At once, not in the banner: should this first start fail later, the token was still shown.
+        print(f"A token was generated for this deployment and kept in {generated}; printed this once:", flush=True)
+        print(f"  Token: {token}", flush=True)
 
     stop = threading.Event()
 
@@ -203,11 +243,11 @@ def main() -> int:
     print(f"  API:   {base}  (health: {base}/health)", flush=True)
     if any(route.path == "/docs" for route in template.routes):
         print(f"  Docs:  {base}/docs", flush=True)
-    print(f'  Try:   TOKEN=<the token below>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
+    print(f'  Try:   TOKEN=<the token>; curl -H "Authorization: Bearer $TOKEN" {base}/triggers', flush=True)
     if get_settings().delivery_allow_private_networks:
         print("  Note:  DELIVERY_ALLOW_PRIVATE_NETWORKS=true: targets may be private or plain http (development only)")
-    # The token is the banner's last line; nothing logged after it ever repeats it.
-    print(f"  Token: {token}", flush=True)
+    # The token, where printed, is the banner's last line; nothing logged after it ever repeats it.
+    print(_token_line(token, host, data_dir), flush=True)
     status = _supervise(children, stop)
     log.info("stopped")
     return status

@@ -31,3 +31,6 @@ limit_request_field_size = 8190
 accesslog = None
 loglevel = "warning"
 proc_name = "trigger-platform-web"
+#: The runtime stops gunicorn by signal. gunicorn's control socket ($HOME/.gunicorn/gunicorn.ctl)
+#: would be one path for every runtime of a user, and the image's user has no home to put it in.
+control_socket_disable = True

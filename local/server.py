@@ -233,7 +233,9 @@ class LocalApi:
             return self._gateway_reply("ACCESS_DENIED", "User is not authorized to access this resource", request_id)
         return {"principalId": result.get("principalId"), **(result.get("context") or {}), "integrationLatency": 0}
 
-    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, scheme: str) -> Reply:
+        """``scheme`` is how the client reached us: https when a trusted proxy said so (gunicorn's
+        ``forwarded_allow_ips``), as API Gateway's X-Forwarded-Proto says it."""
         request_id = str(uuid.uuid4())
         url = urlsplit(target)
         path = url.path.rstrip("/") or "/"
@@ -256,8 +258,8 @@ class LocalApi:
             refused, rate_headers = self._rate_limited(str(outcome.get("tenant_id")), request_id)
             if refused is not None:
                 return self._with_cors(replace(refused, route=route.path))
-        # API Gateway adds these; links the handlers build depend on them.
-        forwarded = [("X-Forwarded-Proto", "http"), ("X-Forwarded-For", "127.0.0.1")]
+        # API Gateway adds these (over what the client sent); links the handlers build depend on them.
+        forwarded = [("X-Forwarded-Proto", scheme), ("X-Forwarded-For", "127.0.0.1")]
         event = proxy_event(method, path, url.query, headers + forwarded, body, route, path_parameters, request_id)
         if authorizer_context is not None:
             event["requestContext"]["authorizer"] = authorizer_context

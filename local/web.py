@@ -191,7 +191,9 @@ class LambdaApp:
                 reply = self._api.too_large()
                 reply = Reply(reply.status, [*reply.headers, ("Connection", "close")], reply.body)
             else:
-                reply = await loop.run_in_executor(self._invocations, self._api.handle, method, target, headers, body)
+                reply = await loop.run_in_executor(
+                    self._invocations, self._api.handle, method, target, headers, body, scope["scheme"]
+                )
         await send_reply(send, reply)
         # The route template, not the target: a query string can hold what a client should not send.
         log.info("%s %s %d %.1fms", method, reply.route, reply.status, (time.perf_counter() - started) * 1000)

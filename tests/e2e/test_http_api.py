@@ -57,6 +57,18 @@ def test_pagination_follows_the_link_header(runtime: Runtime, http_tenant: Tenan
     assert seen == created
 
 
+def test_links_say_https_when_a_trusted_proxy_forwards_it(runtime: Runtime, http_tenant: Tenant) -> None:
+    """A TLS-terminating proxy on this host (gunicorn's FORWARDED_ALLOW_IPS: loopback by default)."""
+    for _ in range(2):
+        runtime.request("POST", "/triggers", SEED_API, token=http_tenant.token)
+    links = {
+        proto: runtime.request("GET", "/triggers?limit=1", token=http_tenant.token, headers=forwarded).headers["Link"]
+        for proto, forwarded in (("https", {"X-Forwarded-Proto": "https"}), ("http", {}))
+    }
+    host = runtime.base_url.removeprefix("http://")
+    assert all(link.startswith(f"<{proto}://{host}/triggers?") for proto, link in links.items()), links
+
+
 def test_a_second_tenant_sees_nothing_of_the_first(runtime: Runtime, make_tenant: Any) -> None:
     first, second = make_tenant(), make_tenant()
     trigger_id = runtime.request("POST", "/triggers", SEED_API, token=first.token).json["id"]
