@@ -23,6 +23,7 @@ from local.rate_limit import RateLimiter
 from local.schedules import LocalScheduler
 from local.template import ApiRoute, Cors, Function, GatewayResponse, LocalTemplate, gateway_body
 from trigger_platform.edge import wiring
+from trigger_platform.edge.headers import EXPOSED_HEADERS
 from trigger_platform.edge.problems import PROBLEM_JSON, problem_document
 
 log = logging.getLogger("local")
@@ -36,15 +37,6 @@ REGION = "us-east-1"
 MAX_REQUEST_BODY = 1024 * 1024
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-#: The response headers a browser script may read (beyond the CORS-safelisted ones): every one
-#: openapi.yaml documents, as the template's gateway responses expose them.
-EXPOSED_HEADERS = ",".join(
-    [
-        *("ETag", "Location", "Link", "X-Cache", "Idempotent-Replayed"),
-        *("Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate"),
-    ]
-)
 
 #: What differs from AWS when the handlers run here: schedules live in PostgreSQL, not EventBridge,
 #: and there is no CloudWatch to send metrics to.
@@ -201,7 +193,10 @@ class LocalApi:
         cors = self.template.cors
         if cors is None or any(name.lower() == "access-control-allow-origin" for name, _ in reply.headers):
             return reply
-        added = [("Access-Control-Allow-Origin", cors.allow_origin), ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
+        added = [
+            ("Access-Control-Allow-Origin", cors.allow_origin),
+            ("Access-Control-Expose-Headers", ",".join(EXPOSED_HEADERS)),
+        ]
         return replace(reply, headers=reply.headers + added + credentials_header(cors))
 
     def _match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:

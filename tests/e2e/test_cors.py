@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.server import EXPOSED_HEADERS
 from local.template import load_template
 from tests.conftest import ROOT, Tenant
 from tests.e2e.conftest import Reply, Runtime
+from trigger_platform.edge.headers import EXPOSED_HEADERS
 
 ORIGIN = "http://127.0.0.1:8081"  # where a page calling the API would come from
 SCHEDULED = {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}}
@@ -32,7 +32,7 @@ def concrete(path: str) -> str:
 def readable_by_a_browser(reply: Reply) -> bool:
     return reply.headers.get("Access-Control-Allow-Origin") == "*" and set(
         reply.headers.get("Access-Control-Expose-Headers", "").split(",")
-    ) == set(EXPOSED_HEADERS.split(","))
+    ) == set(EXPOSED_HEADERS)
 
 
 def test_every_route_answers_its_preflight_without_a_token_allowing_its_path_s_methods(runtime: Runtime) -> None:

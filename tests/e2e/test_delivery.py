@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +18,18 @@ from tests.conftest import SERVER_URL, Tenant, _with_database
 from tests.e2e.conftest import SHARED_TOKEN, Runtime, start_runtime, stop_runtime
 from tests.e2e.test_crash import query
 from tests.receivers import Answer, Receiver
+from trigger_platform.adapters.postgres import Database
+from trigger_platform.adapters.token_store import PostgresTokenStore
+from trigger_platform.auth import create_tenant
 
 DELIVERY_ENV = {"DELIVERY_ALLOW_PRIVATE_NETWORKS": "true", "DELIVERY_RETRY_SCHEDULE": "0.2,0.4,0.8,1.6"}
 
 
-@pytest.fixture(scope="module")
-def delivering(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    token = SHARED_TOKEN
-    log_path = tmp_path_factory.mktemp("delivering") / "local.log"
-    env = {"DATABASE_URL": database_url, "API_TOKEN": token, "LOCAL_DATA_DIR": str(log_path.parent), **DELIVERY_ENV}
-    runtime = start_runtime(env, log_path)
-    yield runtime
-    stop_runtime(runtime)
-
-
-@pytest.fixture
-def own_database() -> Iterator[str]:
-    """A database of the test's own, so that no other runtime's delivery loop shares its outbox."""
-    name = f"etp_crash_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A database of its own, so that no other runtime's delivery loop shares its outbox (nor holds
+    the background loops' leadership over it): the runtime started on it migrates it."""
+    name = f"etp_delivery_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(SERVER_URL)
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -43,6 +38,40 @@ def own_database() -> Iterator[str]:
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def delivery_database() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def delivering(delivery_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    log_path = tmp_path_factory.mktemp("delivering") / "local.log"
+    env = {"DATABASE_URL": delivery_database, "API_TOKEN": SHARED_TOKEN, "LOCAL_DATA_DIR": str(log_path.parent)}
+    runtime = start_runtime({**env, **DELIVERY_ENV}, log_path)
+    yield runtime
+    stop_runtime(runtime)
+
+
+@pytest.fixture
+def make_tenant(delivering: Runtime, delivery_database: str) -> Iterator[Any]:
+    """Tenants of the delivering runtime's database (which it migrated at start)."""
+    db = Database(lambda: delivery_database)
+
+    def make() -> Tenant:
+        tenant_id, token = create_tenant(f"tenant-{uuid.uuid4().hex[:8]}", tokens=PostgresTokenStore(db))
+        return Tenant(tenant_id, token)
+
+    yield make
+    db.close()
 
 
 def target_trigger(runtime: Runtime, token: str, url: str, **definition: Any) -> dict[str, Any]:

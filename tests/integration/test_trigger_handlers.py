@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import Tenant, api_event
 from tests.integration.conftest import Invoke, body, header
+from trigger_platform.edge.headers import EXPOSED_HEADERS
 
 SEED_SCHEDULED = {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}}
 SEED_API = {"type": "api", "payload": {"key": "value"}}
@@ -124,6 +125,22 @@ def test_malformed_or_oversize_bodies_get_4xx_problem(invoke: Invoke, tenant: Te
 def test_unsupported_content_type_gets_415(invoke: Invoke, tenant: Tenant) -> None:
     event = api_event("create_trigger-api", tenant, headers={"Content-Type": "text/plain"})
     assert invoke("CreateTriggerFunction", event)["statusCode"] == 415
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [({}, 201), ({"body": {"type": "api", "payload": []}}, 422), ({"headers": {"Content-Type": "text/plain"}}, 415)],
+)
+def test_answers_to_a_browser_carry_what_cors_needs_to_read_them(
+    invoke: Invoke, tenant: Tenant, changes: dict[str, Any], status: int
+) -> None:
+    """API Gateway adds nothing to a proxy answer: the function's own headers are all a page gets."""
+    headers = {"Origin": "https://editor.swagger.io", **changes.get("headers", {})}
+    event = api_event("create_trigger-api", tenant, body=changes.get("body", ...), headers=headers)
+    response = invoke("CreateTriggerFunction", event)
+    assert response["statusCode"] == status
+    assert header(response, "Access-Control-Allow-Origin") == "*"  # the template's CorsAllowOrigin
+    assert set((header(response, "Access-Control-Expose-Headers") or "").split(",")) == set(EXPOSED_HEADERS)
 
 
 def test_list_pages_with_an_opaque_cursor_and_a_link_header(invoke: Invoke, tenant: Tenant) -> None:

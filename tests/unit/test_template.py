@@ -12,12 +12,12 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from local.server import EXPOSED_HEADERS
 from local.template import Cors, _CfnLoader, load_template, parameters_from
 from tests.conftest import ROOT
 from trigger_platform.adapters.cache import MemoryCache
 from trigger_platform.auth import AUTHORIZATION_PATTERN
 from trigger_platform.edge import wiring
+from trigger_platform.edge.headers import EXPOSED_HEADERS
 from trigger_platform.settings import Settings, get_settings
 
 TEMPLATE = ROOT / "template.yaml"
@@ -315,7 +315,7 @@ def test_every_gateway_response_carries_the_origin_and_exposes_the_same_headers_
     for kind, response in responses.items():
         headers = response["ResponseParameters"]["Headers"]
         assert headers["Access-Control-Allow-Origin"] == CORS_ORIGIN, kind
-        assert headers["Access-Control-Expose-Headers"] == f"'{EXPOSED_HEADERS}'", kind
+        assert headers["Access-Control-Expose-Headers"] == f"'{','.join(EXPOSED_HEADERS)}'", kind
 
 
 def test_the_exposed_headers_are_every_response_header_openapi_yaml_documents() -> None:
@@ -326,7 +326,7 @@ def test_the_exposed_headers_are_every_response_header_openapi_yaml_documents() 
         for response in op["responses"].values()
         for name in response.get("headers", {})
     }
-    assert {name.lower() for name in EXPOSED_HEADERS.split(",")} == documented - SAFELISTED
+    assert {name.lower() for name in EXPOSED_HEADERS} == documented - SAFELISTED
 
 
 def test_the_local_runtime_reads_cors_from_the_template_with_the_origin_its_environment_sets() -> None:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     database_connect_timeout_s: int = Field(default=3, ge=1, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=100)
     stage: str = "local"
+    cors_allow_origin: str = Field(
+        default="*", description="The one origin browsers may call the API from (the template's CorsAllowOrigin), or *"
+    )
     api_token: SecretStr | None = Field(
         default=None, description="The self-hosted deployment's own token (registered for the default tenant)"
     )

@@ -5,6 +5,15 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+#: The response headers a browser script may read beyond the CORS-safelisted ones: every one
+#: openapi.yaml documents (the template's gateway responses expose the same).
+EXPOSED_HEADERS = (
+    *("ETag", "Location", "Link", "X-Cache", "Idempotent-Replayed"),
+    *("Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate"),
+)
+#: The request headers the API reads beyond the safelisted ones (the template's Cors AllowHeaders).
+ALLOWED_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key")
+
 #: An ETag this API issues ("3", W/"3") or *.
 IF_MATCH_PATTERN = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
 

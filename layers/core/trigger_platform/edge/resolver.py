@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform.definitions import UNION_TAGS
+from trigger_platform.edge.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS
 from trigger_platform.edge.json_body import MAX_BODY_BYTES, BodyTooLarge, MalformedJson, NotAnObject, strict_json_loads
 from trigger_platform.edge.problems import problem, problem_proxy_response
 from trigger_platform.errors import (
@@ -32,6 +33,7 @@ from trigger_platform.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
+from trigger_platform.settings import get_settings
 
 _STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
@@ -92,7 +94,11 @@ class ProblemResolver(APIGatewayRestResolver):
         content_type = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
         media_type = content_type.split(";")[0].strip().lower()
         if event.get("body") and media_type not in ("application/json", "") and not media_type.endswith("+json"):
-            return problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
+            refused = problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
+            origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+            if self._cors is not None:  # answered before Powertools would add them
+                refused["headers"].update(self._cors.to_dict(self._cors.allowed_origin(origin)))
+            return refused
         return super().resolve(event, context)
 
 
@@ -100,7 +106,15 @@ def make_resolver(validate: bool = True) -> APIGatewayRestResolver:
     """A resolver with every failure shaped as problem+json, validating the request with the
     route's models unless ``validate`` is off: a route whose only input is a path id (parsed by
     the domain, where any string is valid) has nothing to validate, and skips the cost."""
-    app = ProblemResolver(enable_validation=validate, json_body_deserializer=strict_json_loads)
+    cors = CORSConfig(
+        allow_origin=get_settings().cors_allow_origin,
+        allow_headers=list(ALLOWED_REQUEST_HEADERS),
+        expose_headers=list(EXPOSED_HEADERS),
+        max_age=600,
+    )
+    # API Gateway answers preflights and adds nothing to a proxy answer: the CORS headers a browser
+    # needs to read one are the function's to send.
+    app = ProblemResolver(cors=cors, enable_validation=validate, json_body_deserializer=strict_json_loads)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
