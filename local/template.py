@@ -120,7 +120,7 @@ def _resolve(value: Any, parameters: dict[str, str]) -> str:
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
         return parameters[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-        return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda name: parameters[name.group(1)], value["Fn::Sub"])
+        return re.sub(r"\$\{([^}]+)\}", lambda name: _resolve({"Ref": name.group(1)}, parameters), value["Fn::Sub"])
     if isinstance(value, dict | list):
         raise ValueError(f"the local runtime cannot resolve {value}")
     return str(value)
