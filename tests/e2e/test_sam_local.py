@@ -107,7 +107,7 @@ def network(sam: Sam) -> Iterator[str]:
 def cli(database_url: str, *args: str) -> str:
     """The project's own CLI, as the README runs it against a database."""
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "trigger_platform.cli", *args],
+        [sys.executable, "-m", "trigger_platform.edge.cli", *args],
         env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,

@@ -96,7 +96,7 @@ class ProblemResolver(APIGatewayRestResolver):
         if event.get("body") and media_type not in ("application/json", "") and not media_type.endswith("+json"):
             refused = problem_proxy_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", _NOT_JSON)
             origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
-            if self._cors is not None:  # answered before Powertools would add them
+            if self._cors is not None and origin:  # answered before Powertools would add them
                 refused["headers"].update(self._cors.to_dict(self._cors.allowed_origin(origin)))
             return refused
         return super().resolve(event, context)
