@@ -110,8 +110,9 @@ def read_cases(
     functions: Functions, url: str, bare: Any, tenants: list[uuid.UUID]
 ) -> tuple[dict[str, Case], dict[str, Case]]:
     """The pages' and the aggregate's cases: each round, one tenant's read through its handler, the
-    tenant's cached reads invalidated first (untimed), and the statements the read sends."""
-    cache = RedisCache(REDIS_URL)
+    tenant's cached reads invalidated first and its cached aggregates deleted (untimed: a new log
+    only has an aggregate's live part read again), and the statements the read sends."""
+    cache, client = RedisCache(REDIS_URL), redis.Redis.from_url(REDIS_URL)
     cursors = {tenant: deep_cursor(url, tenant) for tenant in tenants}
     statements = {tenant: read_statements(url, tenant, cursors[tenant]) for tenant in tenants}
 
@@ -119,6 +120,8 @@ def read_cases(
         def case(n: int) -> Any:
             tenant = tenants[n % len(tenants)]
             logs.invalidate_tenant_logs(cache, tenant)
+            for key in client.scan_iter(f"etp:agg:{tenant}:*"):
+                client.delete(key)
             event = api_event(name, tenant, query=query | ({"cursor": cursors[tenant]} if deep else {}))
             return lambda: expect_ok(functions.invoke(function, event))
 

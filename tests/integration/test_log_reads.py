@@ -211,7 +211,7 @@ def redis_cache(monkeypatch: pytest.MonkeyPatch) -> SignedCache:
     return cache
 
 
-def test_first_pages_and_aggregates_are_cached_and_invalidated_by_a_new_log(
+def test_first_pages_and_aggregates_are_cached_and_a_new_log_is_counted_at_once(
     invoke: Invoke, tenant: Tenant, redis_cache: SignedCache
 ) -> None:
     write_test_log(invoke, tenant)
@@ -222,7 +222,8 @@ def test_first_pages_and_aggregates_are_cached_and_invalidated_by_a_new_log(
     write_test_log(invoke, tenant)
     after = list_logs(invoke, tenant)
     assert header(after, "X-Cache") == "miss" and len(body(after)) == 2
-    assert header(aggregate(invoke, tenant), "X-Cache") == "miss"
+    counted = aggregate(invoke, tenant)  # its cached snapshot brought up to date, not read again in full
+    assert header(counted, "X-Cache") == "hit" and body(counted)["totals"]["total"] == 2
 
 
 def test_deep_pages_bypass_the_cache(invoke: Invoke, tenant: Tenant, redis_cache: SignedCache) -> None:

@@ -17,6 +17,7 @@ from trigger_platform.lifecycle import Selection
 from trigger_platform.records import (
     AggregateRow,
     ApiFireRecord,
+    Crossing,
     DeliveryStatus,
     EarlierFire,
     EventLog,
@@ -165,22 +166,30 @@ class FakeLogStore:
         groups: dict[tuple[UUID | None, str, str], list[EventLog]] = {}
         for log in self._selected(tenant_id, selection):
             groups.setdefault((log.trigger_id, log.trigger_type, log.source), []).append(log)
-        rows = []
-        for (group_trigger, trigger_type, source), logs in groups.items():
-            active = [log.fired_at for log in logs if log.fired_at > active_after]
-            rows.append(
-                AggregateRow(
-                    group_trigger,
-                    trigger_type,  # type: ignore[arg-type]
-                    source,  # type: ignore[arg-type]
-                    len(active),
-                    len(logs),
-                    max(log.fired_at for log in logs),
-                    min(active, default=None),
-                    min(log.fired_at for log in logs),
-                )
+        return [
+            AggregateRow(
+                group_trigger,
+                trigger_type,  # type: ignore[arg-type]
+                source,  # type: ignore[arg-type]
+                sum(log.fired_at > active_after for log in logs),
+                len(logs),
+                max(log.fired_at for log in logs),
             )
-        return rows
+            for (group_trigger, trigger_type, source), logs in groups.items()
+        ]
+
+    def crossings(
+        self, tenant_id: UUID, selection: Selection, ranges: list[tuple[datetime, datetime]], limit: int
+    ) -> list[list[Crossing]]:
+        selected = sorted(self._selected(tenant_id, selection), key=lambda log: log.fired_at)
+        return [
+            [
+                Crossing(log.fired_at, log.trigger_id, log.trigger_type, log.source, log.delivery.status)
+                for log in selected
+                if after < log.fired_at <= not_after
+            ][:limit]
+            for after, not_after in ranges
+        ]
 
 
 class FakeScheduler:
@@ -265,3 +274,6 @@ class FakeCache:
     def bump_generation(self, tenant_id: UUID) -> None:
         self._available()
         self.generations[tenant_id] = self.generations.get(tenant_id, 0) + 1
+
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        return self.generation(tenant_id), self.get(key)

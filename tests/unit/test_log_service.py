@@ -1,18 +1,21 @@
 """Log reads on in-memory fakes: the lifecycle at read time, keyset pages, aggregates, and how long
 each answer stays exact."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.fakes import FakeLogStore
 from trigger_platform import logs
 from trigger_platform.clock import ManualClock
 from trigger_platform.errors import NotFound
 from trigger_platform.ids import new_id
-from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR
-from trigger_platform.records import EventLog, LogSource
+from trigger_platform.lifecycle import ACTIVE_FOR, CLOCK_SKEW, RETAINED_FOR, LogState, Selection
+from trigger_platform.records import NO_DELIVERY, Delivery, EventLog, LogSource
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 TENANT = uuid4()
@@ -98,3 +101,110 @@ def test_time_filters_are_read_to_the_second_so_microseconds_do_not_bust_the_cac
     since = NOW - timedelta(hours=1) + timedelta(microseconds=250)
     assert logs.log_filter(since=since) == logs.log_filter(since=since + timedelta(microseconds=999))
     assert logs.log_filter(since=since).since == NOW - timedelta(hours=1)
+
+
+# Aggregate snapshots ----------------------------------------------------------------------------
+
+
+class DeliveryCounts:
+    """The one DeliveryStore read aggregates make, over the fake log store's logs."""
+
+    def __init__(self, store: FakeLogStore) -> None:
+        self._store = store
+
+    def counts(self, tenant_id: object, selection: Selection) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for log in self._store._selected(tenant_id, selection):  # type: ignore[arg-type]
+            if log.delivery.status != "none":
+                found[log.delivery.status] = found.get(log.delivery.status, 0) + 1
+        return found
+
+
+def answer(aggregate: logs.LogAggregate) -> object:
+    """What the API shows of an aggregate."""
+    return (
+        aggregate.totals,
+        [(c.trigger_id, c.active, c.total, c.last_fired_at) for c in aggregate.by_trigger],
+        aggregate.by_source,
+        aggregate.deliveries,
+    )
+
+
+#: Ages around every moment a log changes state within a snapshot's horizon, and some away from them.
+BOUNDARY = st.sampled_from([RETAINED_FOR, ACTIVE_FOR, -CLOCK_SKEW, timedelta(hours=1), timedelta(hours=30)])
+AGES = st.builds(lambda base, offset: base - offset, BOUNDARY, st.timedeltas(timedelta(0), logs.AGGREGATE_HORIZON))
+DELIVERED = st.sampled_from([NO_DELIVERY, Delivery("pending", 1, None), Delivery("delivered", 1, None)])
+
+
+@given(
+    ages=st.lists(st.tuples(AGES, st.sampled_from(["api", "test"]), DELIVERED), max_size=30),
+    state=st.sampled_from([None, "active", "archived"]),
+    since_age=st.none() | st.sampled_from([timedelta(hours=3), ACTIVE_FOR, timedelta(minutes=30)]),
+    later=st.timedeltas(timedelta(0), logs.AGGREGATE_HORIZON - timedelta(microseconds=1)),
+)
+def test_a_snapshot_brought_forward_answers_as_a_fresh_read_at_every_moment_of_its_horizon(
+    ages: list[tuple[timedelta, LogSource, Delivery]],
+    state: LogState | None,
+    since_age: timedelta | None,
+    later: timedelta,
+) -> None:
+    store, clock = FakeLogStore(), ManualClock(NOW)
+    for age, source, delivery in ages:
+        store.insert(replace(log_at(age, source), delivery=delivery))
+    query = logs.log_filter(state=state, since=NOW - since_age if since_age else None)
+    deliveries = DeliveryCounts(store)
+    snapshot = logs.snapshot_aggregate(TENANT, query, store=store, clock=clock, deliveries=deliveries)  # type: ignore[arg-type]
+    clock.advance(later)
+    fresh = logs.aggregate_logs(TENANT, query, store=store, clock=clock, deliveries=deliveries)  # type: ignore[arg-type]
+    assert answer(logs.aggregate_at(snapshot, query, clock.now())) == answer(fresh)
+
+
+def test_a_brought_forward_answer_is_exact_until_the_next_log_changes_state(clock: ManualClock) -> None:
+    store = FakeLogStore()
+    store.insert(log_at(ACTIVE_FOR - timedelta(seconds=10)))
+    store.insert(log_at(RETAINED_FOR - timedelta(seconds=40)))
+    snapshot = logs.snapshot_aggregate(TENANT, logs.log_filter(), store=store, clock=clock)
+    assert snapshot.valid_until == NOW + logs.AGGREGATE_HORIZON
+    first = logs.aggregate_at(snapshot, logs.log_filter(), NOW)
+    assert (first.totals.active, first.totals.total, first.exact_until) == (1, 2, NOW + timedelta(seconds=10))
+    later = logs.aggregate_at(snapshot, logs.log_filter(), NOW + timedelta(seconds=10))
+    assert (later.totals.active, later.totals.total, later.exact_until) == (0, 2, NOW + timedelta(seconds=40))
+    gone = logs.aggregate_at(snapshot, logs.log_filter(), NOW + timedelta(seconds=40))
+    assert (gone.totals.total, gone.exact_until) == (1, snapshot.valid_until)
+
+
+def test_a_refreshed_snapshot_counts_new_logs_and_keeps_its_settled_hours(clock: ManualClock) -> None:
+    store = FakeLogStore()
+    store.insert(log_at(timedelta(hours=5)))
+    store.insert(log_at(ACTIVE_FOR - timedelta(seconds=5)))
+    snapshot = logs.snapshot_aggregate(TENANT, logs.log_filter(), store=store, clock=clock)
+    clock.advance(timedelta(seconds=20))
+    store.insert(log_at(timedelta(seconds=-20)))  # fired now
+    store.logs.append(log_at(timedelta(hours=6)))  # into a settled hour: a refresh does not read those again
+    refreshed = logs.refresh_aggregate(snapshot, TENANT, logs.log_filter(), store=store, clock=clock)
+    assert refreshed.settled_before == snapshot.settled_before and refreshed.as_of == clock.now()
+    counted = logs.aggregate_at(refreshed, logs.log_filter(), clock.now())
+    assert (counted.totals.active, counted.totals.total) == (1, 3)
+
+
+def test_a_snapshot_past_its_horizon_or_its_hour_is_read_anew(clock: ManualClock) -> None:
+    store = FakeLogStore()
+    store.insert(log_at(timedelta(hours=5)))
+    snapshot = logs.snapshot_aggregate(TENANT, logs.log_filter(), store=store, clock=clock)
+    store.logs.append(log_at(timedelta(hours=6)))
+    clock.advance(logs.AGGREGATE_HORIZON)
+    anew = logs.refresh_aggregate(snapshot, TENANT, logs.log_filter(), store=store, clock=clock)
+    assert logs.aggregate_at(anew, logs.log_filter(), clock.now()).totals.total == 2
+
+
+def test_a_boundary_busier_than_the_limit_shortens_the_snapshot(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_CROSSINGS", 3)
+    store = FakeLogStore()
+    for seconds in (100, 90, 80, 70, 60):  # turning archived 20, 30, ... 60 s from now
+        store.insert(log_at(ACTIVE_FOR + timedelta(seconds=-120 + seconds)))
+    snapshot = logs.snapshot_aggregate(TENANT, logs.log_filter(), store=store, clock=clock)
+    assert snapshot.valid_until == NOW + timedelta(seconds=40)  # the third, the last one known
+    totals = logs.aggregate_at(snapshot, logs.log_filter(), NOW + timedelta(seconds=39)).totals
+    assert (totals.active, totals.archived) == (3, 2)

@@ -55,6 +55,22 @@ def window(now: datetime, state: LogState | None, since: datetime | None, until:
     return Window(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
 
 
+def includes(window: Window, fired_at: datetime) -> bool:
+    """Whether a log fired at ``fired_at`` is in ``window``."""
+    return (
+        fired_at > window.after
+        and (window.not_after is None or fired_at <= window.not_after)
+        and (window.since is None or fired_at >= window.since)
+        and (window.until is None or fired_at < window.until)
+    )
+
+
+#: A log fired at f enters or leaves some read's window, or turns archived, exactly when the clock
+#: reaches f + one of these: 48 h (gone), 2 h (archived), and -CLOCK_SKEW (a log written by a clock
+#: running ahead comes into view).
+STATE_CHANGES_AFTER = (RETAINED_FOR, ACTIVE_FOR, -CLOCK_SKEW)
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which of a tenant's logs a read may see: a window of fired_at values and, when the client

@@ -7,7 +7,7 @@ not the retention cron has run. Every page and aggregate says until when it stay
 
 import base64
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -15,10 +15,21 @@ from trigger_platform.clock import Clock
 from trigger_platform.definitions import TriggerType
 from trigger_platform.errors import CacheUnavailable, FieldError, InvalidInput, NotFound
 from trigger_platform.ids import parse_id
-from trigger_platform.lifecycle import ACTIVE_FOR, RETAINED_FOR, LogState, Selection, next_change, state_of, window
+from trigger_platform.lifecycle import (
+    ACTIVE_FOR,
+    RETAINED_FOR,
+    STATE_CHANGES_AFTER,
+    LogState,
+    Selection,
+    Window,
+    includes,
+    next_change,
+    state_of,
+    window,
+)
 from trigger_platform.pagination import unbase64
 from trigger_platform.ports import Cache, DeliveryStore, LogStore
-from trigger_platform.records import DeliveryStatus, EventLog, LogSource
+from trigger_platform.records import AggregateRow, Crossing, DeliveryStatus, EventLog, LogSource
 
 #: The longest any read is treated as exact, even when no log in it changes state sooner.
 EXACT_FOR_AT_MOST = timedelta(seconds=30)
@@ -150,6 +161,23 @@ def list_logs(
     return LogPage([_read(log, now) for log in page], next_cursor, min(exact_until, now + EXACT_FOR_AT_MOST))
 
 
+# Aggregates ------------------------------------------------------------------------------------
+#
+# An aggregate is read as a snapshot that can be brought forward in time without the database:
+# besides the counts it holds every log that changes state within AGGREGATE_HORIZON (its
+# crossings), so the counts at any later moment inside the horizon follow from the lifecycle rule
+# alone. Its logs are split at ``settled_before``: logs are written with fired_at within seconds of
+# their commit, so hours more than SETTLED_MARGIN old no longer receive any, and after new logs only
+# the later, live part is read again.
+
+#: How far ahead a snapshot knows every log that changes state, hence how long it stays usable.
+AGGREGATE_HORIZON = timedelta(minutes=2)
+#: A busier boundary than this many logs in the horizon shortens the snapshot's life instead.
+MAX_CROSSINGS = 2_000
+#: Logs older than this (rounded down to the hour) are settled.
+SETTLED_MARGIN = timedelta(hours=1)
+
+
 @dataclass(kw_only=True)
 class StateCounts:
     active: int = 0
@@ -180,16 +208,152 @@ class LogAggregate:
     deliveries: dict[DeliveryStatus, int]
 
 
-def aggregate_logs(
+@dataclass(frozen=True)
+class AggregateSnapshot:
+    """A tenant's aggregate as of ``as_of``: per (trigger, source) counts of the settled logs
+    (fired before ``settled_before``) and of the live ones, the deliveries by status, and the
+    crossings, which make it exact at any moment before ``valid_until``."""
+
+    as_of: datetime
+    settled_before: datetime
+    settled: list[AggregateRow]
+    live: list[AggregateRow]
+    deliveries: dict[DeliveryStatus, int]
+    crossings: list[Crossing]
+    valid_until: datetime
+
+
+def _settled_before(now: datetime) -> datetime:
+    return (now - SETTLED_MARGIN).replace(minute=0, second=0, microsecond=0)
+
+
+def _parts(now: datetime, query: LogFilter, settled_before: datetime) -> tuple[Selection, Selection]:
+    """The selections of a read at ``now``, split into the logs fired before ``settled_before`` and after."""
+    full = _selection(now, query.state, query)
+    until = min(query.until, settled_before) if query.until else settled_before
+    since = max(query.since, settled_before) if query.since else settled_before
+    return (
+        replace(full, window=replace(full.window, until=until)),
+        replace(full, window=replace(full.window, since=since)),
+    )
+
+
+def _live_reads(
+    tenant_id: UUID,
+    query: LogFilter,
+    settled_before: datetime,
+    now: datetime,
+    store: LogStore,
+    deliveries: DeliveryStore | None,
+) -> tuple[list[AggregateRow], dict[DeliveryStatus, int], list[Crossing], datetime]:
+    """What changes with new logs and deliveries: the live counts, the deliveries by status, and the
+    crossings of the horizon from ``now`` with the moment they cover until."""
+    _, live = _parts(now, query, settled_before)
+    rows = store.aggregate(tenant_id, live, now - ACTIVE_FOR) if _may_hold_logs(live.window) else []
+    full = _selection(now, query.state, query)
+    delivered = deliveries.counts(tenant_id, full) if deliveries is not None else {}
+    anywhere = Selection(Window(now - RETAINED_FOR, None, query.since, query.until), query.trigger_id, query.source)
+    ranges = [(now - offset, now - offset + AGGREGATE_HORIZON) for offset in STATE_CHANGES_AFTER]
+    found = store.crossings(tenant_id, anywhere, ranges, MAX_CROSSINGS)
+    valid_until = now + AGGREGATE_HORIZON
+    for offset, in_range in zip(STATE_CHANGES_AFTER, found, strict=True):
+        if len(in_range) >= MAX_CROSSINGS:  # later logs of this range are unknown: usable until the first of them
+            valid_until = min(valid_until, in_range[-1].fired_at + offset)
+    return rows, delivered, [crossing for in_range in found for crossing in in_range], valid_until
+
+
+def _may_hold_logs(window: Window) -> bool:
+    lowest = max(window.after, window.since) if window.since else window.after
+    highest = min(filter(None, (window.not_after, window.until)), default=None)
+    return highest is None or lowest < highest
+
+
+def snapshot_aggregate(
     tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock, deliveries: DeliveryStore | None = None
-) -> LogAggregate:
-    """Totals, per-trigger and per-source counts, newest-firing trigger first, and deliveries by status."""
+) -> AggregateSnapshot:
+    """The tenant's aggregate read in full from the store."""
     now = clock.now()
-    rows = store.aggregate(tenant_id, _selection(now, query.state, query), now - ACTIVE_FOR)
+    settled_before = _settled_before(now)
+    settled, _ = _parts(now, query, settled_before)
+    rows = store.aggregate(tenant_id, settled, now - ACTIVE_FOR) if _may_hold_logs(settled.window) else []
+    live, delivered, crossings, valid_until = _live_reads(tenant_id, query, settled_before, now, store, deliveries)
+    return AggregateSnapshot(now, settled_before, rows, live, delivered, crossings, valid_until)
+
+
+def refresh_aggregate(
+    snapshot: AggregateSnapshot,
+    tenant_id: UUID,
+    query: LogFilter,
+    *,
+    store: LogStore,
+    clock: Clock,
+    deliveries: DeliveryStore | None = None,
+) -> AggregateSnapshot:
+    """The snapshot after new logs or deliveries: the settled counts brought forward, the rest read
+    again. A snapshot past its horizon, or whose settled part an hour has since joined, is read anew."""
+    now = clock.now()
+    if now >= snapshot.valid_until or _settled_before(now) != snapshot.settled_before:
+        return snapshot_aggregate(tenant_id, query, store=store, clock=clock, deliveries=deliveries)
+    settled_crossings = [crossing for crossing in snapshot.crossings if crossing.fired_at < snapshot.settled_before]
+    settled = _brought_forward(snapshot.settled, settled_crossings, query, snapshot.as_of, now, {})
+    live, delivered, crossings, valid_until = _live_reads(
+        tenant_id, query, snapshot.settled_before, now, store, deliveries
+    )
+    return AggregateSnapshot(now, snapshot.settled_before, settled, live, delivered, crossings, valid_until)
+
+
+def _brought_forward(
+    rows: list[AggregateRow],
+    crossings: list[Crossing],
+    query: LogFilter,
+    then: datetime,
+    now: datetime,
+    delivered: dict[DeliveryStatus, int],
+) -> list[AggregateRow]:
+    """``rows`` counted at ``then``, as counted at ``now``: each crossing's log taken out as it
+    counted then and put back as it counts now (``delivered`` is adjusted alike)."""
+    counts: dict[tuple[UUID | None, TriggerType, LogSource], AggregateRow] = {}
+    for row in rows:  # a key's settled and live rows become one
+        key = (row.trigger_id, row.trigger_type, row.source)
+        same = counts.get(key)
+        counts[key] = row if same is None else _sum(same, row)
+    then_window, now_window = (window(moment, query.state, query.since, query.until) for moment in (then, now))
+    for crossing in crossings:
+        was, now_in = includes(then_window, crossing.fired_at), includes(now_window, crossing.fired_at)
+        was_active = was and crossing.fired_at > then - ACTIVE_FOR
+        now_active = now_in and crossing.fired_at > now - ACTIVE_FOR
+        if (was, was_active) == (now_in, now_active):
+            continue
+        key = (crossing.trigger_id, crossing.trigger_type, crossing.source)
+        row = counts.get(key) or AggregateRow(*key, active=0, total=0, last_fired_at=crossing.fired_at)
+        counts[key] = AggregateRow(
+            *key,
+            active=row.active + now_active - was_active,
+            total=row.total + now_in - was,
+            last_fired_at=max(row.last_fired_at, crossing.fired_at) if now_in else row.last_fired_at,
+        )
+        if crossing.delivery != "none":
+            delivered[crossing.delivery] = delivered.get(crossing.delivery, 0) + now_in - was
+    return [row for row in counts.values() if row.total > 0]
+
+
+def _sum(one: AggregateRow, other: AggregateRow) -> AggregateRow:
+    return replace(
+        one,
+        active=one.active + other.active,
+        total=one.total + other.total,
+        last_fired_at=max(one.last_fired_at, other.last_fired_at),
+    )
+
+
+def aggregate_at(snapshot: AggregateSnapshot, query: LogFilter, now: datetime) -> LogAggregate:
+    """The aggregate at ``now`` (before ``snapshot.valid_until``), from the snapshot alone: totals,
+    per-trigger and per-source counts, newest-firing trigger first, and deliveries by status."""
+    delivered = dict(snapshot.deliveries)
+    rows = _brought_forward(snapshot.settled + snapshot.live, snapshot.crossings, query, snapshot.as_of, now, delivered)
     totals = StateCounts()
     by_source = {source: StateCounts() for source in SOURCES}
     by_trigger: dict[UUID | None, TriggerCounts] = {}
-    exact_until = now + EXACT_FOR_AT_MOST
     for row in rows:
         entry = by_trigger.setdefault(
             row.trigger_id,
@@ -198,13 +362,19 @@ def aggregate_logs(
         for counts in (totals, by_source[row.source], entry):
             counts.add(row.active, row.total)
         entry.last_fired_at = max(entry.last_fired_at, row.last_fired_at)
-        for moment in (row.oldest_active, row.oldest):
-            if moment is not None:
-                exact_until = min(exact_until, next_change(moment, now))
     ordered = sorted(by_trigger.values(), key=lambda counts: counts.last_fired_at, reverse=True)
-    delivered = deliveries.counts(tenant_id, _selection(now, query.state, query)) if deliveries is not None else {}
     by_delivery: dict[DeliveryStatus, int] = {
         status: delivered.get(status, 0) for status in ("pending", "delivered", "failed")
     }
     by_delivery["none"] = max(0, totals.total - sum(by_delivery.values()))
-    return LogAggregate(totals, ordered, by_source, exact_until, by_delivery)
+    changes = (crossing.fired_at + offset for crossing in snapshot.crossings for offset in STATE_CHANGES_AFTER)
+    exact_until = min((moment for moment in changes if moment > now), default=snapshot.valid_until)
+    return LogAggregate(totals, ordered, by_source, min(exact_until, snapshot.valid_until), by_delivery)
+
+
+def aggregate_logs(
+    tenant_id: UUID, query: LogFilter, *, store: LogStore, clock: Clock, deliveries: DeliveryStore | None = None
+) -> LogAggregate:
+    """The aggregate now, read in full."""
+    snapshot = snapshot_aggregate(tenant_id, query, store=store, clock=clock, deliveries=deliveries)
+    return aggregate_at(snapshot, query, snapshot.as_of)

@@ -14,6 +14,7 @@ from trigger_platform.records import (
     AggregateRow,
     ApiFireRecord,
     Attempt,
+    Crossing,
     Delivery,
     DeliveryJob,
     DeliveryStatus,
@@ -114,6 +115,13 @@ class LogStore(Protocol):
 
     def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
         """Counts of the selected logs per (trigger, source); active ones fired after ``active_after``."""
+        ...
+
+    def crossings(
+        self, tenant_id: UUID, selection: Selection, ranges: list[tuple[datetime, datetime]], limit: int
+    ) -> list[list[Crossing]]:
+        """For each ``(after, not_after]`` range, the first ``limit`` selected logs fired in it, oldest
+        first, each with where its delivery stands (``none`` without one)."""
         ...
 
 
@@ -308,6 +316,10 @@ class Cache(Protocol):
 
     def bump_generation(self, tenant_id: UUID) -> None: ...
 
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        """The tenant's generation and the entry at ``key``, read together (one round trip)."""
+        ...
+
 
 class RetentionStore(Protocol):
     def exclusive_run(self) -> AbstractContextManager[bool]:
@@ -331,3 +343,7 @@ class RetentionStore(Protocol):
     def purge_scheduled_fires(self, fired_before: datetime, limit: int) -> int: ...
 
     def purge_deliveries(self, fired_before: datetime, limit: int) -> int: ...
+
+    def purge_log_counts(self, hours_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` hourly log counts of hours that began before ``hours_before``."""
+        ...

@@ -156,8 +156,17 @@ class AggregateRow:
     active: int
     total: int
     last_fired_at: datetime
-    oldest_active: datetime | None
-    oldest: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A log about to change state, as an aggregate needs to know it to count it at a later moment."""
+
+    fired_at: datetime
+    trigger_id: UUID | None
+    trigger_type: TriggerType
+    source: LogSource
+    delivery: DeliveryStatus
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -32,6 +32,7 @@ class RetentionReport:
     idempotency_keys_purged: int = 0
     scheduled_fires_purged: int = 0
     deliveries_purged: int = 0
+    log_counts_purged: int = 0
 
 
 def hours_between(start: datetime, end: datetime) -> list[datetime]:
@@ -58,4 +59,6 @@ def run_retention(*, store: RetentionStore, clock: Clock) -> RetentionReport:
             scheduled_fires_purged=store.purge_scheduled_fires(now - SCHEDULED_FIRE_RETENTION, MAX_ROWS_PURGED_PER_RUN),
             # A delivery outlives its log by nothing: without the log there is nothing to send.
             deliveries_purged=store.purge_deliveries(now - RETAINED_FOR, MAX_ROWS_PURGED_PER_RUN),
+            # An hour's counts matter while any of its logs may be read: until it ends 48 h ago.
+            log_counts_purged=store.purge_log_counts(now - RETAINED_FOR - timedelta(hours=1), MAX_ROWS_PURGED_PER_RUN),
         )

@@ -80,6 +80,9 @@ class MemoryCache:
         with self._lock:
             self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
 
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        return self.generation(tenant_id), self.get(key)
+
 
 class RedisCache:
     def __init__(self, url: str, timeout_s: float = 0.25, backoff_s: float = 5.0) -> None:
@@ -106,30 +109,42 @@ class RedisCache:
             raise CacheUnavailable(type(exc).__name__) from exc
 
     def get(self, key: str) -> str | None:
-        value = self._call("get", key)
-        if value is None:
-            return None
-        if not isinstance(value, bytes):
-            raise CacheUnavailable("unexpected reply from Redis")
-        try:
-            return value.decode()
-        except UnicodeDecodeError as exc:
-            raise CacheUnavailable("garbage in Redis") from exc
+        return _text(self._call("get", key))
 
     def set(self, key: str, value: str, ttl_s: float) -> None:
         self._call("set", key, value.encode(), px=max(1, int(ttl_s * 1000)))
 
     def generation(self, tenant_id: UUID) -> int:
-        value = self._call("get", GENERATION_KEY.format(tenant=tenant_id))
-        if value is None:
-            return 0
-        try:
-            return int(str(value.decode() if isinstance(value, bytes) else value))
-        except (TypeError, ValueError) as exc:
-            raise CacheUnavailable("garbage generation in Redis") from exc
+        return _generation(self._call("get", GENERATION_KEY.format(tenant=tenant_id)))
 
     def bump_generation(self, tenant_id: UUID) -> None:
         self._call("incr", GENERATION_KEY.format(tenant=tenant_id))
+
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        values = self._call("mget", [GENERATION_KEY.format(tenant=tenant_id), key])
+        if not isinstance(values, list) or len(values) != 2:
+            raise CacheUnavailable("unexpected reply from Redis")
+        return _generation(values[0]), _text(values[1])
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, bytes):
+        raise CacheUnavailable("unexpected reply from Redis")
+    try:
+        return value.decode()
+    except UnicodeDecodeError as exc:
+        raise CacheUnavailable("garbage in Redis") from exc
+
+
+def _generation(value: object) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(str(value.decode() if isinstance(value, bytes) else value))
+    except (TypeError, ValueError) as exc:
+        raise CacheUnavailable("garbage generation in Redis") from exc
 
 
 class NoCache:
@@ -148,6 +163,9 @@ class NoCache:
     def bump_generation(self, tenant_id: UUID) -> None:
         return None
 
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        return 0, None
+
 
 class SignedCache:
     """A Cache whose entries carry an HMAC of their key and value, so that whoever can write to the
@@ -161,12 +179,14 @@ class SignedCache:
     def _mac(self, key: str, value: str) -> str:
         return hmac.new(self._key, f"{key}\n{value}".encode(), hashlib.sha256).hexdigest()
 
-    def get(self, key: str) -> str | None:
-        stored = self._inner.get(key)
+    def _verified(self, key: str, stored: str | None) -> str | None:
         if stored is None:
             return None
         mac, _, value = stored.partition("\n")
         return value if hmac.compare_digest(mac, self._mac(key, value)) else None
+
+    def get(self, key: str) -> str | None:
+        return self._verified(key, self._inner.get(key))
 
     def set(self, key: str, value: str, ttl_s: float) -> None:
         self._inner.set(key, f"{self._mac(key, value)}\n{value}", ttl_s)
@@ -176,3 +196,7 @@ class SignedCache:
 
     def bump_generation(self, tenant_id: UUID) -> None:
         self._inner.bump_generation(tenant_id)
+
+    def get_with_generation(self, tenant_id: UUID, key: str) -> tuple[int, str | None]:
+        generation, stored = self._inner.get_with_generation(tenant_id, key)
+        return generation, self._verified(key, stored)

@@ -1,7 +1,7 @@
 """LogStore over PostgreSQL: event logs in hourly partitions, the exactly-once record of scheduled
 fires, and Idempotency-Key claims."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from trigger_platform.lifecycle import Selection
 from trigger_platform.records import (
     AggregateRow,
     ApiFireRecord,
+    Crossing,
     DeliveryStatus,
     EarlierFire,
     EventLog,
@@ -27,22 +28,86 @@ _LOG_COLUMNS = sql.SQL(
 )
 
 
+def _bounds(selection: Selection) -> list[tuple[str, datetime]]:
+    """The window's bounds on fired_at, each an operator and a moment."""
+    window = selection.window
+    bounds = [(">", window.after), ("<=", window.not_after), (">=", window.since), ("<", window.until)]
+    return [(operator, moment) for operator, moment in bounds if moment is not None]
+
+
 def _where(tenant_id: UUID, selection: Selection) -> tuple[sql.Composable, list[Any]]:
     """The tenant, time-window and filter conditions, each a fixed fragment with its parameter."""
-    window = selection.window
-    clauses = [sql.SQL("tenant_id = %s"), sql.SQL("fired_at > %s")]
-    params: list[Any] = [tenant_id, window.after]
-    for fragment, value in (
-        ("fired_at <= %s", window.not_after),
-        ("fired_at >= %s", window.since),
-        ("fired_at < %s", window.until),
-        ("trigger_id = %s", selection.trigger_id),
-        ("source = %s", selection.source),
-    ):
+    clauses = [sql.SQL("tenant_id = %s")]
+    params: list[Any] = [tenant_id]
+    for operator, moment in _bounds(selection):
+        clauses.append(sql.SQL(f"fired_at {operator} %s"))
+        params.append(moment)
+    for fragment, value in (("trigger_id = %s", selection.trigger_id), ("source = %s", selection.source)):
         if value is not None:
             clauses.append(sql.SQL(fragment))
             params.append(value)
     return sql.SQL(" AND ").join(clauses), params
+
+
+def _whole_hours(selection: Selection, active_after: datetime) -> tuple[sql.Composable, sql.Composable, list[Any]]:
+    """Conditions on an hourly count: all of its logs are selected and on one side of
+    ``active_after`` (``whole``), or none of its logs is selected (``outside``). The window is an
+    interval, so the first and last fired_at of the hour decide both."""
+    whole: list[sql.Composable] = []
+    outside: list[sql.Composable] = []
+    params_whole: list[Any] = []
+    params_outside: list[Any] = []
+    for operator, moment in _bounds(selection):
+        lower = operator.startswith(">")
+        # Every log is in when the extreme nearest the bound is; none is when the farthest is out.
+        whole.append(sql.SQL(f"{'first' if lower else 'last'}_fired_at {operator} %s"))
+        outside.append(sql.SQL(f"NOT {'last' if lower else 'first'}_fired_at {operator} %s"))
+        params_whole.append(moment)
+        params_outside.append(moment)
+    whole.append(sql.SQL("(first_fired_at > %s OR last_fired_at <= %s)"))
+    params_whole += [active_after, active_after]
+    return (
+        sql.SQL(" AND ").join(whole),
+        sql.SQL(" OR ").join(outside) if outside else sql.SQL("false"),
+        params_whole + params_outside,
+    )
+
+
+_AGGREGATE = """
+WITH hours AS (
+    SELECT hour, trigger_id, trigger_type, source, logs, first_fired_at, last_fired_at,
+           {whole} AS whole, {outside} AS outside
+      FROM event_log_counts
+     WHERE tenant_id = %s AND hour >= %s AND hour <= %s {filters}
+), recounted AS (
+    SELECT DISTINCT hour FROM hours WHERE NOT whole AND NOT outside
+)
+SELECT trigger_id, trigger_type, source, sum(active)::bigint, sum(total)::bigint, max(last_fired_at)
+  FROM (
+        SELECT trigger_id, trigger_type, source,
+               CASE WHEN first_fired_at > %s THEN logs ELSE 0 END AS active, logs AS total, last_fired_at
+          FROM hours
+         WHERE whole AND hour NOT IN (SELECT hour FROM recounted)
+        UNION ALL
+        SELECT l.trigger_id, l.trigger_type, l.source, count(*) FILTER (WHERE l.fired_at > %s), count(*),
+               max(l.fired_at)
+          FROM recounted r
+          JOIN event_logs l ON l.fired_at >= r.hour AND l.fired_at < r.hour + interval '1 hour'
+         WHERE {where}
+         GROUP BY 1, 2, 3
+       ) parts
+ GROUP BY 1, 2, 3
+"""
+"""Counts of the selected logs per (trigger, source), from the hourly counts where an hour is taken
+whole, and from the logs themselves in the hours where the window or the active boundary cuts
+through some trigger's logs (the window's first and last hours, the one two hours ago)."""
+
+
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _log(row: tuple[Any, ...]) -> EventLog:
@@ -269,17 +334,57 @@ class PostgresLogStore:
         return row[0] if row else None
 
     def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
+        window = selection.window
+        lowest = max(window.after, window.since) if window.since else window.after
+        highest = min(filter(None, (window.not_after, window.until)), default=_LAST_MOMENT)
+        whole, outside, bound_params = _whole_hours(selection, active_after)
+        filters: list[sql.Composable] = []
+        filter_params: list[Any] = []
+        for column, value in (("trigger_id", selection.trigger_id), ("source", selection.source)):
+            if value is not None:
+                filters.append(sql.SQL(f"AND {column} = %s"))
+                filter_params.append(value)
         where, params = _where(tenant_id, selection)
-        query = sql.SQL(
-            """
-            SELECT trigger_id, trigger_type, source,
-                   count(*) FILTER (WHERE fired_at > %s), count(*), max(fired_at),
-                   min(fired_at) FILTER (WHERE fired_at > %s), min(fired_at)
-              FROM event_logs
-             WHERE {}
-             GROUP BY trigger_id, trigger_type, source
-            """
-        ).format(where)
+        query = sql.SQL(_AGGREGATE).format(
+            whole=whole, outside=outside, filters=sql.SQL(" ").join(filters), where=where
+        )
         with self._db.cursor() as cur:
-            cur.execute(query, [active_after, active_after, *params])
+            cur.execute(
+                query,
+                [
+                    *bound_params,
+                    tenant_id,
+                    _hour(lowest),
+                    _hour(highest),
+                    *filter_params,
+                    active_after,
+                    active_after,
+                    *params,
+                ],
+            )
             return [AggregateRow(*row) for row in cur.fetchall()]
+
+    def crossings(
+        self, tenant_id: UUID, selection: Selection, ranges: list[tuple[datetime, datetime]], limit: int
+    ) -> list[list[Crossing]]:
+        if not ranges:
+            return []
+        where, params = _where(tenant_id, selection)
+        one_range = sql.SQL(
+            """
+            (SELECT l.fired_at, l.trigger_id, l.trigger_type, l.source, coalesce(d.status, 'none'), {number}
+               FROM (SELECT id, fired_at, trigger_id, trigger_type, source FROM event_logs
+                      WHERE {where} AND fired_at > %s AND fired_at <= %s
+                      ORDER BY fired_at LIMIT %s) l
+               LEFT JOIN deliveries d ON d.log_id = l.id)
+            """
+        )
+        query = sql.SQL(" UNION ALL ").join(
+            one_range.format(number=sql.Literal(number), where=where) for number in range(len(ranges))
+        )
+        found: list[list[Crossing]] = [[] for _ in ranges]
+        with self._db.cursor() as cur:
+            cur.execute(query, [value for after, not_after in ranges for value in (*params, after, not_after, limit)])
+            for *fields, number in cur.fetchall():
+                found[number].append(Crossing(*fields))
+        return [sorted(in_range, key=lambda crossing: crossing.fired_at) for in_range in found]

@@ -104,6 +104,9 @@ class PostgresRetentionStore:
     def purge_scheduled_fires(self, fired_before: datetime, limit: int) -> int:
         return self._purge("scheduled_fires", "fired_at", fired_before, limit)
 
+    def purge_log_counts(self, hours_before: datetime, limit: int) -> int:
+        return self._purge("event_log_counts", "hour", hours_before, limit)
+
     def _purge(self, table: str, column: str, before: datetime, limit: int) -> int:
         """Delete at most ``limit`` rows of ``table`` whose ``column`` is before ``before``."""
         query = sql.SQL("DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} < %s LIMIT %s)")
