@@ -176,7 +176,11 @@ class LogView(BaseModel):
     @classmethod
     def of(cls, read: ReadLog) -> "LogView":
         fields = {name: getattr(read.log, name) for name in cls.model_fields if name not in ("state", "delivery")}
-        return cls.model_construct(**fields, state=read.state, delivery=DeliveryBrief.of(read.log.delivery))
+        return cls.model_construct(**fields, state=read.state, delivery=cls._delivery(read.log.delivery))
+
+    @staticmethod
+    def _delivery(delivery: Delivery) -> DeliveryBrief:
+        return DeliveryBrief.of(delivery)
 
 
 class LogDetailView(LogView):
@@ -184,10 +188,9 @@ class LogDetailView(LogView):
 
     delivery: DeliveryView = Field(description="Its delivery to the trigger's target")
 
-    @classmethod
-    def of(cls, read: ReadLog) -> "LogDetailView":
-        fields = {name: getattr(read.log, name) for name in cls.model_fields if name not in ("state", "delivery")}
-        return cls.model_construct(**fields, state=read.state, delivery=DeliveryView.of(read.log.delivery))
+    @staticmethod
+    def _delivery(delivery: Delivery) -> DeliveryView:
+        return DeliveryView.of(delivery)
 
 
 class StateCountsView(BaseModel):
