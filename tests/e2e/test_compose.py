@@ -6,10 +6,12 @@ that keeps the data and fires a trigger due after it exactly once, a changed API
 Skips, saying why, where no Docker engine answers (`../shared/containers/engine up` gives one here).
 Every container, network, volume and image of the project goes with ``down -v``, whatever happens."""
 
+import contextlib
 import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 import uuid
@@ -101,12 +103,20 @@ class Stack:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 text=True,
+                start_new_session=True,  # a group of its own: see _stop_following
             )
 
     def _stop_following(self) -> None:
+        """The docker CLI does not pass a signal on to the plugin it runs (compose here): both are
+        signalled, as a terminal would signal its foreground group."""
         if self._follower is not None:
-            self._follower.terminate()
-            self._follower.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._follower.pid, signal.SIGTERM)
+            try:
+                self._follower.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._follower.pid, signal.SIGKILL)
+                self._follower.wait()
             self._follower = None
 
     def down(self) -> None:
