@@ -163,12 +163,12 @@ def built(sam: Sam, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def env_vars(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The README's env.json: the database by name, schedules kept in PostgreSQL (no
-    EventBridge Scheduler here), no EMF metrics in the output."""
+    """The README's env.json: the database by name, no scheduler to arm schedules (no EventBridge
+    Scheduler here), no EMF metrics in the output."""
     path = tmp_path_factory.mktemp("sam-env") / "env.json"
     variables = {
         "DATABASE_URL": database.lambda_url,
-        "SCHEDULER_BACKEND": "local",
+        "SCHEDULER_BACKEND": "none",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
     path.write_text(json.dumps({"Parameters": variables}))
@@ -208,7 +208,7 @@ def api(
 
 
 def test_the_readme_tour_answers_as_on_aws(api: Runtime, tenant: Tenant) -> None:
-    walk_the_readme_tour(api, tenant.token, location_base="")  # sam local serves no stage prefix
+    walk_the_readme_tour(api, tenant.token, location_base=api.base_url)  # sam local serves no stage prefix
 
 
 def test_the_docs_answer_without_a_token(api: Runtime) -> None:
@@ -219,12 +219,17 @@ def test_the_docs_answer_without_a_token(api: Runtime) -> None:
 
 
 def test_sam_answers_missing_tokens_bad_tokens_and_unknown_routes_itself(api: Runtime, tenant: Tenant) -> None:
-    """SAM does not apply the template's GatewayResponses; on AWS these three are problem+json:
-    401 (no token), 401 (a token the authorizer refuses), 404 (no such route)."""
+    """SAM does not apply the template's GatewayResponses; on AWS these four are problem+json:
+    401 (no token), 401 (a token of the wrong shape), 401 (a token the authorizer refuses), 404 (no
+    such route)."""
+    unauthorized = (401, {"message": "Unauthorized"})
     missing = api.request("GET", "/triggers")
-    assert (missing.status, missing.json) == (401, {"message": "Unauthorized"}), explained(missing, api)
+    assert (missing.status, missing.json) == unauthorized, explained(missing, api)
+    # The authorizer's ValidationExpression refuses it before the authorizer runs, as on AWS.
+    malformed = api.request("GET", "/triggers", token="etp_not-a-token")
+    assert (malformed.status, malformed.json) == unauthorized, explained(malformed, api)
     # The authorizer raises "Unauthorized", which API Gateway maps to 401; SAM sees a failed invoke.
-    refused = api.request("GET", "/triggers", token="etp_not-a-token")
+    refused = api.request("GET", "/triggers", token="etp_" + "A" * 43)
     assert (refused.status, refused.json) == (502, {"message": "Internal server error"}), explained(refused, api)
     unknown = api.request("GET", "/nowhere", token=tenant.token)
     assert (unknown.status, unknown.json) == (403, {"message": "Missing Authentication Token"}), explained(unknown, api)

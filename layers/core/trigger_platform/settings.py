@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     redis_backoff_s: float = Field(default=5.0, ge=0)
 
     # Where schedules live: EventBridge Scheduler on AWS, PostgreSQL for the local runtime and tests.
-    scheduler_backend: Literal["eventbridge", "local"] = "local"
+    scheduler_backend: Literal["eventbridge", "local", "none"] = Field(
+        default="local", description="none: nothing arms schedules (sam local; fire by hand)"
+    )
     # EventBridge Scheduler (names and ARNs come from template.yaml on AWS).
     schedule_group_name: str = "trigger-platform"
     fire_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:trigger-platform-fire"

@@ -160,8 +160,13 @@ def _eventbridge_scheduler() -> Scheduler:
 
 
 def scheduler() -> Scheduler:
-    if get_settings().scheduler_backend == "eventbridge":
+    backend = get_settings().scheduler_backend
+    if backend == "eventbridge":
         return _eventbridge_scheduler()
+    if backend == "none":
+        from trigger_platform.adapters.no_scheduler import NoScheduler
+
+        return NoScheduler()
     if _local_scheduler is None:
         raise RuntimeError("SCHEDULER_BACKEND=local needs the local runtime's scheduler (python -m local)")
     return _local_scheduler(database())
