@@ -16,7 +16,6 @@
 Logs are bulk-loaded with COPY (common.load_logs). Redis at REDIS_URL. About 2-3.5 minutes here.
 """
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from common import (
     REDIS_URL,
     Case,
     Functions,
+    Repeating,
     StatementRecorder,
     api_event,
     connect,
@@ -151,34 +151,6 @@ def cached_cases(functions: Functions, tenant: uuid.UUID, since: str, statuses: 
         return lambda: statuses.append(expect_ok(functions.invoke("AggregateLogsFunction", event)))
 
     return {"handler": handler, "bare GET": lambda n: lambda: client.get(key)}
-
-
-class Repeating:
-    """``step`` called every ``interval_s`` on a thread of its own while the block runs; the start
-    and nanoseconds of each call kept."""
-
-    def __init__(self, interval_s: float, step: Callable[[], object]) -> None:
-        self._interval_s, self._step, self._stop = interval_s, step, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.calls: list[tuple[int, int]] = []
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            start = time.perf_counter_ns()
-            self._step()
-            self.calls.append((start, time.perf_counter_ns() - start))
-
-    def __enter__(self) -> "Repeating":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def during(self, start: int, end: int) -> list[int]:
-        """Nanoseconds of the calls that were under way at some time between ``start`` and ``end``."""
-        return [took for began, took in self.calls if began < end and began + took > start]
 
 
 def fire(db: Database, trigger: Trigger) -> Callable[[], object]:

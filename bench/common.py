@@ -6,15 +6,20 @@ its target.
 Benchmarks are not tests: they print medians and ratios and exit 0 whatever the figures are.
 """
 
+import contextlib
 import io
+import itertools
 import os
 import random
+import socket
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ from trigger_platform.auth import create_tenant
 from trigger_platform.clock import SystemClock
 from trigger_platform.definitions import AnyDefinition, ScheduledDefinition
 from trigger_platform.edge import wiring
+from trigger_platform.edge.observability import logger
 from trigger_platform.ids import new_id
 from trigger_platform.records import Trigger
 from trigger_platform.schedules import first_fire_at
@@ -166,9 +172,13 @@ def definition(document: dict[str, Any]) -> AnyDefinition:
     return DEFINITIONS.validate_python(document)
 
 
+def tenant_and_token(label: str) -> tuple[uuid.UUID, str]:
+    """A new tenant and its first token, for a client of the runtime."""
+    return create_tenant(f"bench-{label}-{uuid.uuid4().hex[:8]}", tokens=wiring.token_store())
+
+
 def new_tenant(label: str) -> uuid.UUID:
-    tenant_id, _ = create_tenant(f"bench-{label}-{uuid.uuid4().hex[:8]}", tokens=wiring.token_store())
-    return tenant_id
+    return tenant_and_token(label)[0]
 
 
 def create_triggers(url: str, tenant_id: uuid.UUID, document: dict[str, Any], count: int) -> list[Trigger]:
@@ -213,18 +223,26 @@ def insert_triggers(url: str, tenant_id: uuid.UUID, document: dict[str, Any], co
 
 
 def load_logs(
-    url: str, fired_by: Sequence[Trigger], count: int, oldest: datetime, newest: datetime, test_share: float = 0.05
+    url: str,
+    fired_by: Sequence[Trigger],
+    count: int,
+    oldest: datetime,
+    newest: datetime,
+    test_share: float = 0.05,
+    payload: str = '{"key": "value"}',
 ) -> None:
     """``count`` logs of random triggers among ``fired_by``, fired evenly between ``oldest`` and
     ``newest`` (a share of them manual tests), with UUIDv7 ids of their fired_at as the fire paths
     make them: the partitions made by the log store's own LogPartitions, the rows written with COPY
-    (through the API, a million would take an hour), each chunk while the next one is made."""
+    (through the API, a million would take an hour), each chunk while the next one is made. Each
+    carries ``payload``, a JSON object's text."""
     hours = [oldest + timedelta(hours=h) for h in range(int((newest - oldest) / timedelta(hours=1)) + 2)]
     with closing(Database(lambda: url)) as db:
         LogPartitions(db).ensure(hours)
     triggers_columns = [f"{t.tenant_id}\t{t.id}\t{t.definition.type}" for t in fired_by]
     types = [t.definition.type for t in fired_by]
     step = (newest - oldest) / count
+    copied_payload = payload.replace("\\", "\\\\")  # COPY's text format reads a backslash as an escape
 
     def chunk(first: int, last: int) -> io.StringIO:
         rows = io.StringIO()
@@ -234,7 +252,7 @@ def load_logs(
             scheduled_for = fired_at.replace(second=0, microsecond=0).isoformat() if source == "scheduled" else r"\N"
             test = "t" if source == "test" else "f"
             rows.write(f"{new_id(fired_at)}\t{triggers_columns[which]}\t{source}\t{test}\t{scheduled_for}\t")
-            rows.write(f'{fired_at.isoformat()}\t{{"key": "value"}}\tsuccess\n')
+            rows.write(f"{fired_at.isoformat()}\t{copied_payload}\tsuccess\n")
         rows.seek(0)
         return rows
 
@@ -258,6 +276,8 @@ class Functions:
 
     def __init__(self) -> None:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        # The handlers' shared logger was made, at INFO, when this module imported wiring.
+        logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         self.template = load_template(ROOT / "template.yaml")
         self.host = FunctionHost()
 
@@ -278,6 +298,109 @@ def running_platform(database_url: str, log_path: Path, **env: str) -> Iterator[
         yield runtime
     finally:
         stop_runtime(runtime)
+
+
+# Driving a runtime over HTTP --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection to a runtime on loopback, over a bare socket, so that the
+    client takes as little as possible of the cores the runtime runs on. Reads answers by their
+    Content-Length, which the runtime's always carry; a closed connection is a ConnectionError."""
+
+    def __init__(self, port: int, token: str, timeout_s: float = 60) -> None:
+        self.token = token
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = bytearray()
+
+    def __enter__(self) -> "KeepAlive":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _receive(self) -> None:
+        chunk = self._sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("the runtime closed the connection")
+        self._buffer += chunk
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> Answer:
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self._sock.sendall(head.encode() + b"\r\n" + (body or b""))
+        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
+            self._receive()
+        status_line, *fields = self._buffer[:end].decode("latin-1").split("\r\n")
+        del self._buffer[: end + 4]
+        headers = {name.strip().lower(): value.strip() for name, _, value in (f.partition(":") for f in fields)}
+        length = int(headers.get("content-length", "0"))
+        while len(self._buffer) < length:
+            self._receive()
+        answered = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        return Answer(int(status_line.split()[1]), headers, answered)
+
+
+def uncached_times(start: datetime) -> Callable[[], str]:
+    """A time filter a whole second later at each call, from ``start``: cache keys quantise time
+    filters to the second, so each call names a query no cache holds (a cache-busting client)."""
+    seconds = itertools.count()
+    return lambda: (start + timedelta(seconds=next(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def send_body(port: int, token: str, size: int, outcomes: list[str]) -> None:
+    """Declare and send a body of ``size`` bytes; note the status the runtime answered (or how it hung up)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            head = f"POST /triggers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            sock.sendall(f"{head}Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
+            piece = b"x" * 65536
+            for _ in range(size // len(piece)):
+                sock.sendall(piece)
+            outcomes.append(sock.recv(64).split(b"\r\n")[0].decode())
+    except OSError:
+        outcomes.append("closed by the runtime before all of it was sent")
+
+
+def still_open(sock: socket.socket) -> bool:
+    """Whether the runtime has left an idle connection open (without reading from it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def group_memory_mb(group: int) -> tuple[float, float]:
+    """RSS and PSS summed over every process in a process group (a runtime's: start_runtime gives it
+    one); the RSS sum counts the pages the processes share once per process, PSS splits them."""
+    totals = {"Rss:": 0, "Pss:": 0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != group:
+                continue
+            for line in (entry / "smaps_rollup").read_text().splitlines():
+                name, value = line.split()[:2]
+                if name in totals:
+                    totals[name] += int(value)
+    return totals["Rss:"] / 1024, totals["Pss:"] / 1024
 
 
 # Timing ---------------------------------------------------------------------------------------
@@ -305,6 +428,34 @@ def interleaved(cases: dict[str, Case], *, warmup: int, runs: int) -> dict[str, 
             if n >= warmup:
                 samples[label].append(took)
     return samples
+
+
+class Repeating:
+    """``step`` called every ``interval_s`` on a thread of its own while the block runs; the start
+    and nanoseconds of each call kept."""
+
+    def __init__(self, interval_s: float, step: Callable[[], object]) -> None:
+        self._interval_s, self._step, self._stop = interval_s, step, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.calls: list[tuple[int, int]] = []
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            start = time.perf_counter_ns()
+            self._step()
+            self.calls.append((start, time.perf_counter_ns() - start))
+
+    def __enter__(self) -> "Repeating":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def during(self, start: int, end: int) -> list[int]:
+        """Nanoseconds of the calls that were under way at some time between ``start`` and ``end``."""
+        return [took for began, took in self.calls if began < end and began + took > start]
 
 
 def median(samples: Sequence[float]) -> float:
