@@ -1,8 +1,9 @@
 """The web workers of the self-hosted runtime: gunicorn's ASGI worker parses HTTP and enforces its
 limits; each worker process is a warm "Lambda instance" of every function, running one invocation
-at a time (Powertools keeps the current event on the resolver class), while its event loop keeps
-reading other connections. This module only turns a request into LocalApi's call and back, plus
-the two limits gunicorn has no setting for and problem+json bodies for the errors it answers itself.
+at a time (Powertools keeps the current event on the resolver class), callers in turn (turns.py),
+while its event loop keeps reading other connections. This module only turns a request into
+LocalApi's call and back, plus the two limits gunicorn has no setting for and problem+json bodies
+for the errors it answers itself.
 
 Run by ``python -m local``, or alone: ``gunicorn -c python:local.gunicorn_conf local.web:app``."""
 
@@ -11,7 +12,6 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from local.logs import configure_logging
 from local.rate_limit import RateLimiter
 from local.server import MAX_REQUEST_BODY, FunctionHost, LocalApi, Reply
 from local.template import load_template, parameters_from
+from local.turns import InvocationTurns
 from trigger_platform.edge import wiring
 from trigger_platform.edge.problems import problem_document
 from trigger_platform.settings import get_settings
@@ -136,11 +137,11 @@ def header_name(lowered: bytes) -> str:
 
 
 class LambdaApp:
-    """The ASGI application: every function warm at startup, one invocation at a time."""
+    """The ASGI application: every function warm at startup, one invocation at a time, callers in turn."""
 
     def __init__(self) -> None:
         self._api: LocalApi | None = None
-        self._invocations = ThreadPoolExecutor(max_workers=1, thread_name_prefix="invocation")
+        self._turns = InvocationTurns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -155,10 +156,10 @@ class LambdaApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 configure_logging()
-                self._api = await asyncio.get_running_loop().run_in_executor(self._invocations, self._start)
+                self._api = await self._turns.alone(self._start)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self._invocations.shutdown(wait=True)
+                self._turns.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -191,9 +192,8 @@ class LambdaApp:
                 reply = self._api.too_large()
                 reply = Reply(reply.status, [*reply.headers, ("Connection", "close")], reply.body)
             else:
-                reply = await loop.run_in_executor(
-                    self._invocations, self._api.handle, method, target, headers, body, scope["scheme"]
-                )
+                caller = next((value for name, value in headers if name == "Authorization"), "")
+                reply = await self._turns.run(caller, self._api.handle, method, target, headers, body, scope["scheme"])
         await send_reply(send, reply)
         # The route template, not the target: a query string can hold what a client should not send.
         log.info("%s %s %d %.1fms", method, reply.route, reply.status, (time.perf_counter() - started) * 1000)
