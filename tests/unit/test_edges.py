@@ -1,6 +1,7 @@
 """Pure helpers at the edges: ids, cursors, tokens, request parsing, template reading, the memory cache."""
 
 import re
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -143,4 +144,12 @@ def test_the_memory_cache_drops_what_has_expired() -> None:
     cache.set("old", "x" * 10_000, ttl_s=0.01)
     time.sleep(1.1)  # the sweep runs at most once a second
     cache.set("new", "y", ttl_s=60)
-    assert cache.size_bytes == len("new") + 1
+    assert cache.size_bytes == sys.getsizeof("new") + sys.getsizeof("y")
+
+
+def test_the_memory_cache_budget_counts_the_memory_an_entry_takes_not_its_characters() -> None:
+    cache = MemoryCache(max_bytes=1024 * 1024)
+    emoji = "\N{GRINNING FACE}" * 100_000  # 4 bytes a character in memory
+    for n in range(5):
+        cache.set(f"k{n}", emoji, ttl_s=60)
+    assert cache.size_bytes <= 1024 * 1024 and cache.get("k0") is None and cache.get("k4") is not None

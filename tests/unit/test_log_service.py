@@ -208,3 +208,15 @@ def test_a_boundary_busier_than_the_limit_shortens_the_snapshot(
     assert snapshot.valid_until == NOW + timedelta(seconds=40)  # the third, the last one known
     totals = logs.aggregate_at(snapshot, logs.log_filter(), NOW + timedelta(seconds=39)).totals
     assert (totals.active, totals.archived) == (3, 2)
+
+
+def test_an_aggregate_lists_the_newest_firing_triggers_and_counts_the_rest(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_TRIGGERS_LISTED", 2)
+    store = FakeLogStore()
+    for minutes in (1, 2, 3, 4):
+        store.insert(replace(log_at(timedelta(minutes=minutes)), trigger_id=uuid4()))
+    aggregate = logs.aggregate_logs(TENANT, logs.log_filter(), store=store, clock=clock)
+    assert [counts.last_fired_at for counts in aggregate.by_trigger] == [NOW - timedelta(minutes=m) for m in (1, 2)]
+    assert aggregate.by_trigger_omitted == 2 and aggregate.totals.total == 4

@@ -176,6 +176,9 @@ AGGREGATE_HORIZON = timedelta(minutes=2)
 MAX_CROSSINGS = 2_000
 #: Logs older than this (rounded down to the hour) are settled.
 SETTLED_MARGIN = timedelta(hours=1)
+#: The triggers an aggregate lists one by one, newest-firing first; the rest are in its totals. A
+#: tenant that made and deleted triggers for hours would otherwise get an answer of megabytes.
+MAX_TRIGGERS_LISTED = 1_000
 
 
 @dataclass(kw_only=True)
@@ -206,6 +209,7 @@ class LogAggregate:
     by_source: dict[LogSource, StateCounts]
     exact_until: datetime
     deliveries: dict[DeliveryStatus, int]
+    by_trigger_omitted: int = 0
 
 
 @dataclass(frozen=True)
@@ -369,7 +373,9 @@ def aggregate_at(snapshot: AggregateSnapshot, query: LogFilter, now: datetime) -
     by_delivery["none"] = max(0, totals.total - sum(by_delivery.values()))
     changes = (crossing.fired_at + offset for crossing in snapshot.crossings for offset in STATE_CHANGES_AFTER)
     exact_until = min((moment for moment in changes if moment > now), default=snapshot.valid_until)
-    return LogAggregate(totals, ordered, by_source, min(exact_until, snapshot.valid_until), by_delivery)
+    listed = ordered[:MAX_TRIGGERS_LISTED]
+    exact_until = min(exact_until, snapshot.valid_until)
+    return LogAggregate(totals, listed, by_source, exact_until, by_delivery, len(ordered) - len(listed))
 
 
 def aggregate_logs(

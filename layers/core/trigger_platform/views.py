@@ -217,7 +217,10 @@ class LogAggregateView(BaseModel):
     """Counts of the logs a tenant can still read, by state, trigger and source."""
 
     totals: StateCountsView
-    by_trigger: list[TriggerCountsView] = Field(description="Newest-firing trigger first")
+    by_trigger: list[TriggerCountsView] = Field(
+        description="Newest-firing trigger first, at most 1,000 (the rest are counted in by_trigger_omitted)"
+    )
+    by_trigger_omitted: int = Field(description="Triggers with logs past the first 1,000 listed; in the totals")
     by_source: dict[LogSource, StateCountsView]
     deliveries: dict[DeliveryStatus, int] = Field(description="The logs by where their delivery stands")
 
@@ -226,6 +229,7 @@ class LogAggregateView(BaseModel):
         return cls.model_construct(
             totals=StateCountsView.of(aggregate.totals),
             by_trigger=[TriggerCountsView.of_trigger(counts) for counts in aggregate.by_trigger],
+            by_trigger_omitted=aggregate.by_trigger_omitted,
             by_source={source: StateCountsView.of(counts) for source, counts in aggregate.by_source.items()},
             deliveries=aggregate.deliveries,
         )

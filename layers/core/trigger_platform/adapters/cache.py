@@ -7,6 +7,7 @@ short back-off, so requests do not each pay a timeout while Redis is down.
 
 import hashlib
 import hmac
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -33,7 +34,8 @@ class MemoryCache:
 
     @staticmethod
     def _size(key: str, value: str) -> int:
-        return len(key) + len(value)
+        """What the entry holds in memory: a string takes up to 4 bytes a character (emoji)."""
+        return sys.getsizeof(key) + sys.getsizeof(value)
 
     def _drop(self, key: str) -> None:
         _, value = self._entries.pop(key)
