@@ -49,58 +49,98 @@ def _where(tenant_id: UUID, selection: Selection) -> tuple[sql.Composable, list[
     return sql.SQL(" AND ").join(clauses), params
 
 
-def _whole_hours(selection: Selection, active_after: datetime) -> tuple[sql.Composable, sql.Composable, list[Any]]:
-    """Conditions on an hourly count: all of its logs are selected and on one side of
-    ``active_after`` (``whole``), or none of its logs is selected (``outside``). The window is an
-    interval, so the first and last fired_at of the hour decide both."""
-    whole: list[sql.Composable] = []
-    outside: list[sql.Composable] = []
-    params_whole: list[Any] = []
-    params_outside: list[Any] = []
-    for operator, moment in _bounds(selection):
-        lower = operator.startswith(">")
-        # Every log is in when the extreme nearest the bound is; none is when the farthest is out.
-        whole.append(sql.SQL(f"{'first' if lower else 'last'}_fired_at {operator} %s"))
-        outside.append(sql.SQL(f"NOT {'last' if lower else 'first'}_fired_at {operator} %s"))
-        params_whole.append(moment)
-        params_outside.append(moment)
-    whole.append(sql.SQL("(first_fired_at > %s OR last_fired_at <= %s)"))
-    params_whole += [active_after, active_after]
-    return (
-        sql.SQL(" AND ").join(whole),
-        sql.SQL(" OR ").join(outside) if outside else sql.SQL("false"),
-        params_whole + params_outside,
-    )
-
-
 _AGGREGATE = """
-WITH hours AS (
-    SELECT hour, trigger_id, trigger_type, source, logs, first_fired_at, last_fired_at,
-           {whole} AS whole, {outside} AS outside
+WITH edge_hours AS (
+    SELECT hour, trigger_id, trigger_type, source, logs, last_fired_at,
+           {whole} AS whole, {outside} AS outside, first_fired_at > %(active_after)s AS active
       FROM event_log_counts
-     WHERE tenant_id = %s AND hour >= %s AND hour <= %s {filters}
+     WHERE tenant_id = %(tenant)s AND hour = ANY(%(edges)s::timestamptz[]) {filters}
 ), recounted AS (
-    SELECT DISTINCT hour FROM hours WHERE NOT whole AND NOT outside
+    SELECT DISTINCT hour FROM edge_hours WHERE NOT whole AND NOT outside
 )
 SELECT trigger_id, trigger_type, source, sum(active)::bigint, sum(total)::bigint, max(last_fired_at)
   FROM (
-        SELECT trigger_id, trigger_type, source,
-               CASE WHEN first_fired_at > %s THEN logs ELSE 0 END AS active, logs AS total, last_fired_at
-          FROM hours
-         WHERE whole AND hour NOT IN (SELECT hour FROM recounted)
+        SELECT trigger_id, trigger_type, source, CASE WHEN hour > %(active_after)s THEN logs ELSE 0 END AS active,
+               logs AS total, last_fired_at
+          FROM event_log_counts
+         WHERE tenant_id = %(tenant)s AND hour > %(first_hour)s AND hour < %(last_hour)s
+           AND hour <> ALL(%(edges)s::timestamptz[]) {filters}
         UNION ALL
-        SELECT l.trigger_id, l.trigger_type, l.source, count(*) FILTER (WHERE l.fired_at > %s), count(*),
-               max(l.fired_at)
-          FROM recounted r
-          JOIN event_logs l ON l.fired_at >= r.hour AND l.fired_at < r.hour + interval '1 hour'
-         WHERE {where}
-         GROUP BY 1, 2, 3
+        SELECT trigger_id, trigger_type, source, CASE WHEN active THEN logs ELSE 0 END, logs, last_fired_at
+          FROM edge_hours
+         WHERE whole AND hour NOT IN (SELECT hour FROM recounted)
+        {recounts}
        ) parts
  GROUP BY 1, 2, 3
 """
-"""Counts of the selected logs per (trigger, source), from the hourly counts where an hour is taken
-whole, and from the logs themselves in the hours where the window or the active boundary cuts
-through some trigger's logs (the window's first and last hours, the one two hours ago)."""
+"""Counts of the selected logs per (trigger, source). Only an hour that holds a bound of the window
+or the active boundary (an edge) can hold logs on both sides of one: the others are taken whole
+from the hourly counts, and so is an edge hour where every trigger's logs lie on one side of every
+bound (their first and last fired_at say so). The logs of the other edge hours are counted one by
+one, each hour's with its bounds written out, so the planner reads one partition for it."""
+
+_RECOUNT = """
+        UNION ALL
+        SELECT trigger_id, trigger_type, source, count(*) FILTER (WHERE fired_at > %(active_after)s), count(*),
+               max(fired_at)
+          FROM event_logs
+         WHERE {where} AND fired_at >= {start} AND fired_at < {end}
+           AND EXISTS (SELECT 1 FROM recounted WHERE hour = {start})
+         GROUP BY 1, 2, 3
+"""
+
+
+def _aggregate_query(
+    tenant_id: UUID, selection: Selection, active_after: datetime
+) -> tuple[sql.Composable, dict[str, Any]]:
+    window = selection.window
+    lowest = max(window.after, window.since) if window.since else window.after
+    highest = min(filter(None, (window.not_after, window.until)), default=_LAST_MOMENT)
+    first_hour, last_hour = _hour(lowest), _hour(highest)
+    edges = sorted(
+        hour
+        for hour in {_hour(moment) for _, moment in _bounds(selection)} | {_hour(active_after)}
+        if first_hour <= hour <= last_hour
+    )
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "active_after": active_after,
+        "edges": edges,
+        "first_hour": first_hour,
+        "last_hour": last_hour,
+    }
+    whole: list[sql.Composable] = []
+    outside: list[sql.Composable] = []
+    where: list[sql.Composable] = [sql.SQL("tenant_id = %(tenant)s")]
+    for number, (operator, moment) in enumerate(_bounds(selection)):
+        bound = sql.Placeholder(f"bound{number}")
+        params[f"bound{number}"] = moment
+        # Every log of an hour is in when its log nearest the bound is; none is when the farthest is out.
+        lower = operator.startswith(">")
+        nearest, farthest = ("first", "last") if lower else ("last", "first")
+        whole.append(sql.SQL(f"{nearest}_fired_at {operator} ") + bound)
+        outside.append(sql.SQL(f"NOT {farthest}_fired_at {operator} ") + bound)
+        where.append(sql.SQL(f"fired_at {operator} ") + bound)
+    whole.append(sql.SQL("(first_fired_at > %(active_after)s OR last_fired_at <= %(active_after)s)"))
+    filters: list[sql.Composable] = []
+    for column, value in (("trigger_id", selection.trigger_id), ("source", selection.source)):
+        if value is not None:
+            params[column] = value
+            filters.append(sql.SQL(f" AND {column} = %({column})s"))
+            where.append(sql.SQL(f"{column} = %({column})s"))
+    recounts = sql.SQL("").join(
+        sql.SQL(_RECOUNT).format(
+            where=sql.SQL(" AND ").join(where), start=sql.Literal(hour), end=sql.Literal(hour + timedelta(hours=1))
+        )
+        for hour in edges
+    )
+    query = sql.SQL(_AGGREGATE).format(
+        whole=sql.SQL(" AND ").join(whole),
+        outside=sql.SQL(" OR ").join(outside) if outside else sql.SQL("false"),
+        filters=sql.SQL("").join(filters),
+        recounts=recounts,
+    )
+    return query, params
 
 
 _LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
@@ -334,34 +374,9 @@ class PostgresLogStore:
         return row[0] if row else None
 
     def aggregate(self, tenant_id: UUID, selection: Selection, active_after: datetime) -> list[AggregateRow]:
-        window = selection.window
-        lowest = max(window.after, window.since) if window.since else window.after
-        highest = min(filter(None, (window.not_after, window.until)), default=_LAST_MOMENT)
-        whole, outside, bound_params = _whole_hours(selection, active_after)
-        filters: list[sql.Composable] = []
-        filter_params: list[Any] = []
-        for column, value in (("trigger_id", selection.trigger_id), ("source", selection.source)):
-            if value is not None:
-                filters.append(sql.SQL(f"AND {column} = %s"))
-                filter_params.append(value)
-        where, params = _where(tenant_id, selection)
-        query = sql.SQL(_AGGREGATE).format(
-            whole=whole, outside=outside, filters=sql.SQL(" ").join(filters), where=where
-        )
+        query, params = _aggregate_query(tenant_id, selection, active_after)
         with self._db.cursor() as cur:
-            cur.execute(
-                query,
-                [
-                    *bound_params,
-                    tenant_id,
-                    _hour(lowest),
-                    _hour(highest),
-                    *filter_params,
-                    active_after,
-                    active_after,
-                    *params,
-                ],
-            )
+            cur.execute(query, params)
             return [AggregateRow(*row) for row in cur.fetchall()]
 
     def crossings(
