@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,21 +79,26 @@ class Database:
     lambda_url: str  # how the Lambda containers reach it: by container name on the network
 
 
+def sam_cli() -> str | None:
+    """The project's SAM CLI (.venv-sam), else one on PATH."""
+    cli = ROOT / ".venv-sam" / "bin" / "sam"
+    return str(cli) if cli.exists() else shutil.which("sam")
+
+
 @pytest.fixture(scope="module")
 def sam() -> Sam:
     if not engine_answers():
         pytest.skip("no Docker engine answers `docker info` (sam local needs one; see README)")
-    cli = ROOT / ".venv-sam" / "bin" / "sam"
-    found = str(cli) if cli.exists() else shutil.which("sam")
+    found = sam_cli()
     if found is None:
         pytest.skip("the AWS SAM CLI is not installed: `make deploy-check` installs it in .venv-sam")
     return Sam(found)
 
 
-@pytest.fixture(scope="module")
-def network(sam: Sam) -> Iterator[str]:
-    """A Docker network of this test's own; whatever is on it at the end goes with it."""
-    name = f"etp-sam-{uuid.uuid4().hex[:10]}"
+@contextmanager
+def docker_network(prefix: str) -> Iterator[str]:
+    """A Docker network of the caller's own; whatever is on it at the end goes with it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     docker("network", "create", name)
     try:
         yield name
@@ -102,6 +108,12 @@ def network(sam: Sam) -> Iterator[str]:
         if leftovers:
             docker("rm", "-f", "-v", *leftovers, check=False)
         docker("network", "rm", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def network(sam: Sam) -> Iterator[str]:
+    with docker_network("etp-sam") as name:
+        yield name
 
 
 def cli(database_url: str, *args: str) -> str:
@@ -117,9 +129,9 @@ def cli(database_url: str, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def database(network: str) -> Iterator[Database]:
-    """postgres:16 on the network, migrated with the project's migrations."""
+@contextmanager
+def postgres_on(network: str) -> Iterator[Database]:
+    """postgres:16 on the network, migrated with the project's migrations; removed at the end."""
     name = f"{network}-postgres"
     docker(
         "run", "-d", "--name", name, "--network", network, "-p", "127.0.0.1::5432",
@@ -143,14 +155,25 @@ def database(network: str) -> Iterator[Database]:
         docker("rm", "-f", "-v", name, check=False)
 
 
-@pytest.fixture
-def tenant(database: Database) -> Tenant:
-    """A tenant of each test's own, made as the README makes one."""
-    printed = cli(database.host_url, "create-tenant", f"sam-{uuid.uuid4().hex[:8]}")
+@pytest.fixture(scope="module")
+def database(network: str) -> Iterator[Database]:
+    with postgres_on(network) as database:
+        yield database
+
+
+def create_tenant(database: Database, prefix: str = "sam") -> Tenant:
+    """A tenant made as the README makes one."""
+    printed = cli(database.host_url, "create-tenant", f"{prefix}-{uuid.uuid4().hex[:8]}")
     tenant_id = re.search(r"^tenant \S+ \(([0-9a-f-]{36})\)$", printed, re.MULTILINE)
     token = re.search(r"^token .*: (\S+)$", printed, re.MULTILINE)
     assert tenant_id and token, printed
     return Tenant(uuid.UUID(tenant_id[1]), token[1])
+
+
+@pytest.fixture
+def tenant(database: Database) -> Tenant:
+    """A tenant of each test's own."""
+    return create_tenant(database)
 
 
 @pytest.fixture(scope="module")
@@ -161,11 +184,9 @@ def built(sam: Sam, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_dir / "template.yaml"
 
 
-@pytest.fixture(scope="module")
-def env_vars(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def write_env_vars(database: Database, path: Path) -> Path:
     """The README's env.json: the database by name, no scheduler to arm schedules (no EventBridge
     Scheduler here), no EMF metrics in the output."""
-    path = tmp_path_factory.mktemp("sam-env") / "env.json"
     variables = {
         "DATABASE_URL": database.lambda_url,
         "SCHEDULER_BACKEND": "none",
@@ -173,6 +194,11 @@ def env_vars(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Pa
     }
     path.write_text(json.dumps({"Parameters": variables}))
     return path
+
+
+@pytest.fixture(scope="module")
+def env_vars(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_env_vars(database, tmp_path_factory.mktemp("sam-env") / "env.json")
 
 
 @pytest.fixture(scope="module")

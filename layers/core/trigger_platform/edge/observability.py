@@ -3,7 +3,8 @@ CloudWatch metrics in the embedded metric format (EMF).
 
 Tracing is Lambda's own (``Tracing: Active`` in template.yaml): Lambda and API Gateway record every
 invocation's segments with no SDK in the function. The X-Ray SDK (Powertools Tracer) would add a
-subsegment per call, at the price of about 0.2 s of every cold start (README: "Cold starts").
+subsegment per call, at the price of about 0.25 s of every cold start, at import or on first use
+(README: "Tracing and cold starts"; bench/bench_cold_start.py).
 """
 
 import gc
