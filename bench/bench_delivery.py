@@ -61,7 +61,10 @@ from pathlib import Path
 from local.migrations import migrate_with_local_scheduler
 from local.server import FunctionHost
 from local.template import load_template
-from trigger_platform.auth import create_tenant
+try:
+    from trigger_platform.auth import create_tenant
+except ImportError:  # the baseline's name for it
+    from trigger_platform.auth import create_tenant_with_token as create_tenant
 from trigger_platform.edge import wiring
 migrate_with_local_scheduler(os.environ["DATABASE_URL"])
 tenant_id, _ = create_tenant("bench", tokens=wiring.token_store())

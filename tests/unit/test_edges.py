@@ -153,3 +153,16 @@ def test_the_memory_cache_budget_counts_the_memory_an_entry_takes_not_its_charac
     for n in range(5):
         cache.set(f"k{n}", emoji, ttl_s=60)
     assert cache.size_bytes <= 1024 * 1024 and cache.get("k0") is None and cache.get("k4") is not None
+
+
+def test_metrics_disabled_after_import_collect_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local runtime disables metrics after the wiring imported observability."""
+    from trigger_platform.edge import observability
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.count("Probe")
+    assert "Probe" not in observability.metrics.provider.metric_set
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    observability.count("Probe")
+    assert "Probe" in observability.metrics.provider.metric_set
+    observability.metrics.clear_metrics()

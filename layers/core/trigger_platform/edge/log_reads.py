@@ -142,7 +142,7 @@ def log_aggregate(
     document = _aggregate_document(logs.aggregate_at(snapshot, query, max(now, snapshot.as_of)))
     ttl = (snapshot.valid_until - clock.now()).total_seconds()
     try:
-        if ttl > 0 and _fits(encoded := _encode_snapshot(snapshot)):
+        if ttl > 0 and _may_fit(snapshot) and _fits(encoded := _encode_snapshot(snapshot)):
             cache.set(snapshot_key, encoded, ttl)
         if ttl > 0 and _fits(encoded := _Answer(generation, document).encode()):
             cache.set(key, encoded, ttl)
@@ -157,6 +157,17 @@ def _aggregate_document(aggregate: logs.LogAggregate) -> Document:
 
 def _fits(encoded: str) -> bool:
     return len(encoded.encode()) <= MAX_CACHED_BYTES
+
+
+#: An encoded row or crossing takes at least this many bytes (a time alone is 32 of them).
+_SMALLEST_ENCODED_ROW = 50
+
+
+def _may_fit(snapshot: logs.AggregateSnapshot) -> bool:
+    """Whether the snapshot can fit at all, before paying to encode one of a tenant with thousands
+    of triggers (100,000 of them make megabytes that would be thrown away)."""
+    rows = len(snapshot.settled) + len(snapshot.live) + len(snapshot.crossings)
+    return rows * _SMALLEST_ENCODED_ROW <= MAX_CACHED_BYTES
 
 
 @dataclass(frozen=True)

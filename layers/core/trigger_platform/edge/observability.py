@@ -54,13 +54,16 @@ def lambda_entry(correlation_id_path: str | None = None) -> Callable[[Handler], 
     return wrap
 
 
-METRICS_DISABLED = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+def metrics_disabled() -> bool:
+    """Read at each call, not at import: the local runtime disables metrics once it has imported
+    this module (through the wiring), before it loads the functions."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
     """One metric data point. Dimensions (e.g. source="api") apply to every metric the invocation
     flushes, which is fine: each function emits metrics about one thing."""
-    if METRICS_DISABLED:
+    if metrics_disabled():
         return  # Powertools would keep collecting them (and print every 100th) without flushing
     for key, dimension in dimensions.items():
         metrics.add_dimension(name=key, value=dimension)
