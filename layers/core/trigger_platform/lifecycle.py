@@ -55,6 +55,12 @@ def window(now: datetime, state: LogState | None, since: datetime | None, until:
     return Window(after=now - RETAINED_FOR, not_after=now + CLOCK_SKEW, since=since, until=until)
 
 
+def extent(window: Window) -> tuple[datetime, datetime | None]:
+    """The lowest and highest fired_at ``window`` bounds (None: no upper bound)."""
+    lowest = max(window.after, window.since) if window.since else window.after
+    return lowest, min(filter(None, (window.not_after, window.until)), default=None)
+
+
 def includes(window: Window, fired_at: datetime) -> bool:
     """Whether a log fired at ``fired_at`` is in ``window``."""
     return (

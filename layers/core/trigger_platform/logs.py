@@ -22,6 +22,7 @@ from trigger_platform.lifecycle import (
     LogState,
     Selection,
     Window,
+    extent,
     includes,
     next_change,
     state_of,
@@ -267,8 +268,7 @@ def _live_reads(
 
 
 def _may_hold_logs(window: Window) -> bool:
-    lowest = max(window.after, window.since) if window.since else window.after
-    highest = min(filter(None, (window.not_after, window.until)), default=None)
+    lowest, highest = extent(window)
     return highest is None or lowest < highest
 
 
@@ -372,9 +372,10 @@ def aggregate_at(snapshot: AggregateSnapshot, query: LogFilter, now: datetime) -
     }
     by_delivery["none"] = max(0, totals.total - sum(by_delivery.values()))
     changes = (crossing.fired_at + offset for crossing in snapshot.crossings for offset in STATE_CHANGES_AFTER)
-    exact_until = min((moment for moment in changes if moment > now), default=snapshot.valid_until)
+    exact_until = min(
+        (moment for moment in changes if now < moment < snapshot.valid_until), default=snapshot.valid_until
+    )
     listed = ordered[:MAX_TRIGGERS_LISTED]
-    exact_until = min(exact_until, snapshot.valid_until)
     return LogAggregate(totals, listed, by_source, exact_until, by_delivery, len(ordered) - len(listed))
 
 

@@ -11,7 +11,7 @@ from psycopg2.extras import Json
 from trigger_platform.adapters.delivery_rows import stored_delivery
 from trigger_platform.adapters.partitions import LogPartitions
 from trigger_platform.adapters.postgres import Database, as_columns, utf8_json
-from trigger_platform.lifecycle import Selection
+from trigger_platform.lifecycle import Selection, extent
 from trigger_platform.records import (
     AggregateRow,
     ApiFireRecord,
@@ -93,10 +93,8 @@ _RECOUNT = """
 def _aggregate_query(
     tenant_id: UUID, selection: Selection, active_after: datetime
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    window = selection.window
-    lowest = max(window.after, window.since) if window.since else window.after
-    highest = min(filter(None, (window.not_after, window.until)), default=_LAST_MOMENT)
-    first_hour, last_hour = _hour(lowest), _hour(highest)
+    lowest, highest = extent(selection.window)
+    first_hour, last_hour = _hour(lowest), _hour(highest or _LAST_MOMENT)
     edges = sorted(
         hour
         for hour in {_hour(moment) for _, moment in _bounds(selection)} | {_hour(active_after)}
