@@ -32,9 +32,10 @@ MAX_NAME_LENGTH = 200
 
 
 class StrictModel(BaseModel):
-    """Input models refuse unknown keys, so a typo is an error rather than silently ignored."""
+    """Input models refuse unknown keys, so a typo is an error rather than silently ignored. Their
+    validators are built on first use: only the handlers that read a definition pay for them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 _ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -212,11 +213,12 @@ class TriggerDefinition(RootModel[AnyDefinition]):
     """A trigger as the customer defines it: the body of ``POST /triggers`` and ``PUT /triggers/{id}``."""
 
     model_config = ConfigDict(
+        defer_build=True,
         json_schema_extra={
             "examples": [
                 {"type": "scheduled", "schedule": {"interval": 30, "unit": "minutes", "is_recurring": False}},
                 {"type": "api", "payload": {"key": "value"}},
                 {"type": "scheduled", "name": "new year", "schedule": {"at": "2027-01-01T00:00:00+01:00"}},
             ]
-        }
+        },
     )

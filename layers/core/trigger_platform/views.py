@@ -21,28 +21,35 @@ from trigger_platform.records import Delivery, DeliveryStatus, LogSource, Trigge
 TriggerState = Literal["active", "paused", "completed"]
 
 
-class ScheduledDetails(BaseModel):
+class View(BaseModel):
+    """Validators and serialisers are built on first use: a cold start builds only the views its
+    handler answers with."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ScheduledDetails(View):
     schedule: AnySchedule
     next_fire_at: datetime | None = Field(
         description="When it fires next; null once a one-time trigger has fired, and while paused"
     )
 
 
-class ApiDetails(BaseModel):
+class ApiDetails(View):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     endpoint: str = Field(description="The URL a client POSTs to in order to fire the trigger")
     payload_schema: dict[str, str] = Field(alias="schema", description="The key types a fire call is checked against")
 
 
-class TargetView(BaseModel):
+class TargetView(View):
     url: str = Field(description="Each fire is POSTed here, signed")
     secret: str = Field(
         description="The Standard Webhooks signing secret (whsec_…) that verifies each delivery's webhook-signature"
     )
 
 
-class TriggerView(BaseModel):
+class TriggerView(View):
     """A trigger as the API shows it."""
 
     id: UUID
@@ -92,7 +99,7 @@ class TriggerView(BaseModel):
         )
 
 
-class TriggerCreated(BaseModel):
+class TriggerCreated(View):
     """The answer to ``POST /triggers``: the seed's ``id`` and ``status`` plus the stored trigger."""
 
     id: UUID
@@ -100,14 +107,14 @@ class TriggerCreated(BaseModel):
     trigger: TriggerView
 
 
-class Fired(BaseModel):
+class Fired(View):
     """The answer to ``POST /triggers/{id}/fire``."""
 
     id: UUID = Field(description="The event log's id")
     status: Literal["fired"] = "fired"
 
 
-class ManualTestOutcome(BaseModel):
+class ManualTestOutcome(View):
     """The answer to ``POST /triggers/test`` and ``POST /triggers/{id}/test``."""
 
     id: UUID | None = Field(description="The test event log's id; null when the test could not be logged")
@@ -115,14 +122,14 @@ class ManualTestOutcome(BaseModel):
     reason: str | None = Field(default=None, description="Why the test failed")
 
 
-class AttemptView(BaseModel):
+class AttemptView(View):
     at: datetime = Field(description="When the attempt started")
     status_code: int | None = Field(description="The endpoint's HTTP status; null when no answer came")
     duration_ms: int
     error: str | None = Field(description="What went wrong; null for a 2xx")
 
 
-class DeliveryBrief(BaseModel):
+class DeliveryBrief(View):
     """Where a log's delivery to its trigger's target stands."""
 
     status: DeliveryStatus = Field(
@@ -158,7 +165,7 @@ class DeliveryView(DeliveryBrief):
         )
 
 
-class LogView(BaseModel):
+class LogView(View):
     """An event log as the API shows it, with its lifecycle state at the time of reading."""
 
     id: UUID = Field(description="The log's id (a UUIDv7: it sorts by firing time)")
@@ -193,7 +200,7 @@ class LogDetailView(LogView):
         return DeliveryView.of(delivery)
 
 
-class StateCountsView(BaseModel):
+class StateCountsView(View):
     active: int = Field(description="Logs younger than 2 hours")
     archived: int = Field(description="Logs 2 to 48 hours old")
     total: int = Field(description="active + archived")
@@ -213,7 +220,7 @@ class TriggerCountsView(StateCountsView):
         return cls.model_construct(**{name: getattr(counts, name) for name in cls.model_fields})
 
 
-class LogAggregateView(BaseModel):
+class LogAggregateView(View):
     """Counts of the logs a tenant can still read, by state, trigger and source."""
 
     totals: StateCountsView

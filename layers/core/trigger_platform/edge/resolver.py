@@ -8,14 +8,24 @@ from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import Route
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+    _request_body_to_args,
+    _request_params_to_args,
+)
+from aws_lambda_powertools.event_handler.openapi.compat import _normalize_errors, is_scalar_field
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import (
     APIGatewayEventRequestContext,
     APIGatewayProxyEvent,
 )
+from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trigger_platform.definitions import UNION_TAGS
@@ -68,11 +78,11 @@ class RestEvent(APIGatewayProxyEvent):
 
     @cached_property
     def headers(self) -> dict[str, str]:
-        return super().headers
+        return _lowered(self.get("headers"))
 
     @cached_property
     def multi_value_headers(self) -> dict[str, list[str]]:
-        return super().multi_value_headers
+        return _lowered(self.get("multiValueHeaders"))
 
     @cached_property
     def resolved_headers_field(self) -> dict[str, Any]:
@@ -83,9 +93,74 @@ class RestEvent(APIGatewayProxyEvent):
         return super().request_context
 
 
+def _lowered(headers: Mapping[str, Any] | None) -> CaseInsensitiveDict:
+    """Headers by lower-case name, looked up in any case (Powertools' own dict, filled in one pass
+    rather than through its generic update)."""
+    lowered = CaseInsensitiveDict()  # type: ignore[no-untyped-call]
+    dict.update(lowered, {name.lower(): value for name, value in (headers or {}).items()})
+    return lowered
+
+
+def _joined(single: Mapping[str, str], multi: Mapping[str, list[str]]) -> dict[str, str]:
+    """A parameter given several times becomes its values joined by commas, as Powertools reads a
+    scalar parameter: ``?limit=1&limit=2`` is refused as not a number, not read as 1 or 2."""
+    joined = dict(single)
+    joined.update((name, ",".join(values)) for name, values in multi.items() if len(values) > 1)
+    return joined
+
+
+class RequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, with what depends only on the route worked out once: every
+    query and header parameter of this API is a scalar, so their per-request analysis (a walk of
+    each parameter's type, on every request) is done at the route's first request; and no cookies
+    are read. The values, the validation and the errors are Powertools'."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._checked: set[Route] = set()
+
+    def _check(self, route: Route) -> None:
+        dependant = route.dependant
+        params = (*dependant.query_params, *dependant.header_params)
+        complex_params = [param.alias for param in params if not is_scalar_field(param)]
+        if complex_params or dependant.cookie_params:
+            raise TypeError(f"{route.path}: only scalar query and header parameters are read ({complex_params})")
+        self._checked.add(route)
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        route: Route = app.context["_route"]
+        if route not in self._checked:
+            self._check(route)
+        dependant, event = route.dependant, app.current_event
+        values, errors = _request_params_to_args(dependant.path_params, app.context["_route_args"])
+        if dependant.query_params:
+            query = _joined(event.query_string_parameters, event.multi_value_query_string_parameters)
+            found, wrong = _request_params_to_args(dependant.query_params, query)
+            values.update(found)
+            errors += wrong
+        if dependant.header_params:
+            headers = _lowered(_joined(event.headers, event.get("multiValueHeaders") or {}))
+            found, wrong = _request_params_to_args(dependant.header_params, headers)
+            values.update(found)
+            errors += wrong
+        if dependant.body_params:
+            found, wrong = _request_body_to_args(dependant.body_params, self._get_body(app))
+            values.update(found)
+            errors += wrong
+        if errors:
+            raise RequestValidationError(_normalize_errors(errors))
+        app.context["_route_args"] = values
+        return next_middleware(app)
+
+
 class ProblemResolver(APIGatewayRestResolver):
-    """Reads events as ``RestEvent``s, and refuses bodies that are not JSON before Powertools tries
-    to read them as forms."""
+    """Reads events as ``RestEvent``s, validates requests with ``RequestValidation``, and refuses
+    bodies that are not JSON before Powertools tries to read them as forms."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self._enable_validation:
+            self._request_validation_middleware = RequestValidation()
 
     def _to_proxy_event(self, event: dict[str, Any]) -> RestEvent:
         return RestEvent(event, self._json_body_deserializer)
