@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
+    OpenAPIResponseValidationMiddleware,
     _request_body_to_args,
     _request_params_to_args,
 )
@@ -153,14 +154,25 @@ class RequestValidation(OpenAPIRequestValidationMiddleware):
         return next_middleware(app)
 
 
+class AnsweredAsIs(OpenAPIResponseValidationMiddleware):
+    """In place of Powertools' response validation: every route answers with a ``Response`` whose
+    body its views serialised already (``edge/responses.py``), which Powertools would validate as a
+    string and encode a second time."""
+
+    def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
+        return next_middleware(app)
+
+
 class ProblemResolver(APIGatewayRestResolver):
-    """Reads events as ``RestEvent``s, validates requests with ``RequestValidation``, and refuses
-    bodies that are not JSON before Powertools tries to read them as forms."""
+    """Reads events as ``RestEvent``s, validates requests with ``RequestValidation``, answers as
+    the routes answered, and refuses bodies that are not JSON before Powertools tries to read them
+    as forms."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if self._enable_validation:
             self._request_validation_middleware = RequestValidation()
+            self._response_validation_middleware = AnsweredAsIs()
 
     def _to_proxy_event(self, event: dict[str, Any]) -> RestEvent:
         return RestEvent(event, self._json_body_deserializer)
