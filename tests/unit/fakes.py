@@ -13,7 +13,7 @@ from typing import Self
 from uuid import UUID
 
 from trigger_platform.errors import CacheUnavailable, ServiceUnavailable
-from trigger_platform.lifecycle import Selection
+from trigger_platform.lifecycle import Selection, includes
 from trigger_platform.records import (
     AggregateRow,
     ApiFireRecord,
@@ -130,15 +130,11 @@ class FakeLogStore:
         )
 
     def _selected(self, tenant_id: UUID, selection: Selection) -> list[EventLog]:
-        window = selection.window
         return [
             log
             for log in self.logs
             if log.tenant_id == tenant_id
-            and log.fired_at > window.after
-            and (window.not_after is None or log.fired_at <= window.not_after)
-            and (window.since is None or log.fired_at >= window.since)
-            and (window.until is None or log.fired_at < window.until)
+            and includes(selection.window, log.fired_at)
             and selection.trigger_id in (None, log.trigger_id)
             and selection.source in (None, log.source)
         ]
