@@ -29,8 +29,10 @@ EVERY_MINUTE = {"type": "scheduled", "schedule": {"interval": 1, "unit": "minute
 
 @pytest.fixture
 def clock() -> Iterator[ManualClock]:
-    """Every handler in this process reads this clock while the test runs."""
-    manual = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    """Every handler in this process reads this clock while the test runs. It starts a day ahead:
+    the session's local runtime (tests/e2e) runs its scheduler on this database by the real clock,
+    and would otherwise fire the schedules these tests make as they come due, before their loops."""
+    manual = ManualClock(datetime.now(UTC).replace(microsecond=0) + timedelta(days=1))
     wiring.use_clock(manual)
     yield manual
     wiring.use_clock(wiring.SystemClock())
